@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"strconv"
+
+	"github.com/google/uuid"
+	"github.com/tryonhq/tryon/pkg/app"
+	"github.com/tryonhq/tryon/pkg/config"
+	"github.com/tryonhq/tryon/pkg/pgcluster"
+	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// runDev starts everything a newcomer needs, with no account anywhere: a
+// throwaway Postgres (unless DATABASE_URL is set), the schema, a demo
+// tenant with a live and a test key, the fake provider, and every route.
+func runDev(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	port := fs.Int("port", 3000, "port to serve on")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "localhost:"+strconv.Itoa(*port))
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w (another tryon dev running? use -port)", *port, err)
+	}
+	defer l.Close()
+
+	dbURL := e.get("DATABASE_URL")
+	if dbURL == "" {
+		fmt.Fprintln(e.stderr, "starting a throwaway PostgreSQL…")
+		c, err := pgcluster.Start(ctx, pgcluster.Options{})
+		if err != nil {
+			return err
+		}
+		defer c.Stop()
+		dbURL = c.URL
+	}
+	if err := migrate(ctx, dbURL); err != nil {
+		return err
+	}
+
+	base := "http://localhost:" + strconv.Itoa(*port)
+	// Locally the fake provider serves every service and any browser page may
+	// call the API, unless the environment says otherwise.
+	defaults := map[string]string{
+		"DATABASE_URL": dbURL, "PUBLIC_BASE_URL": base, "CORS_ALLOWED_ORIGINS": "*",
+		"PROVIDER_BANANA": "fake", "PROVIDER_BANANA_PRO": "fake", "PROVIDER_VEO3": "fake",
+	}
+	cfg, err := config.Load(func(name string) (string, bool) {
+		if name == "DATABASE_URL" {
+			return dbURL, true
+		}
+		if v, ok := e.lookup(name); ok && v != "" {
+			return v, true
+		}
+		v, ok := defaults[name]
+		return v, ok
+	})
+	if err != nil {
+		return err
+	}
+	a, err := app.New(cfg, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	live, test, admin, err := demoTenant(ctx, a.Store)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, `
+Tryon is running at %[1]s (fake provider; Ctrl-C stops it and deletes the database)
+
+  DATABASE_URL=%[2]s
+  demo live key:  %[3]s
+  demo test key:  %[4]s
+  admin key:      %[5]s
+
+Try it:
+
+  curl -s %[1]s/health
+  curl -s -X POST %[1]s/generate \
+    -H 'x-client-key: %[4]s' -H 'content-type: application/json' \
+    -d '{"prompt": "a red linen summer dress on a mannequin", "width": 768, "height": 1024}'
+
+`, base, dbURL, live, test, admin)
+	return serveLocal(ctx, a, l, e)
+}
+
+// demoTenant creates the demo tenant and its keys (or, on a kept database,
+// adds new keys to it: keys are shown only once).
+func demoTenant(ctx context.Context, s *postgres.Store) (live, test, admin string, err error) {
+	c, err := s.FindClientByName(ctx, "demo")
+	if err != nil {
+		if c, err = s.CreateClient(ctx, postgres.NewClient{Name: "demo"}); err != nil {
+			return "", "", "", err
+		}
+	}
+	id := c.ID
+	if live, err = createKey(ctx, s, &id, tryon.KeyLive, "dev live", nil); err != nil {
+		return
+	}
+	if test, err = createKey(ctx, s, &id, tryon.KeyTest, "dev test", nil); err != nil {
+		return
+	}
+	admin, err = createKey(ctx, s, (*uuid.UUID)(nil), tryon.KeyAdmin, "dev admin", nil)
+	return
+}
+
+func runServe(ctx context.Context, e env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	port := fs.Int("port", 3000, "port to serve on")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(e.lookup)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", ":"+strconv.Itoa(*port))
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	a, err := app.New(cfg, app.Options{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	fmt.Fprintf(e.stderr, "serving on %s\n", l.Addr())
+	return serveLocal(ctx, a, l, e)
+}
+
+func runConfig(e env) error { return config.Usage(e.stdout) }

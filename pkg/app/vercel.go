@@ -1,0 +1,40 @@
+package app
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+	"sync"
+
+	"github.com/tryonhq/tryon/pkg/config"
+)
+
+var (
+	instanceOnce sync.Once
+	instance     *App
+	instanceErr  error
+)
+
+// Serve is what the functions in api/ call: it builds the application once
+// per instance from the environment (warm invocations reuse it, and its
+// database pool) and serves the request with the named function's route.
+func Serve(function string, w http.ResponseWriter, r *http.Request) {
+	instanceOnce.Do(func() {
+		cfg, err := config.FromEnv()
+		if err != nil {
+			instanceErr = err
+			return
+		}
+		instance, instanceErr = New(cfg, Options{})
+	})
+	if instanceErr != nil {
+		// The operator reads the variable at fault in the function's log;
+		// the caller learns only that the deployment is broken.
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("configuration", "error", instanceErr.Error())
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"success":false,"error":"the service is misconfigured; see the function logs","code":"internal"}`))
+		return
+	}
+	instance.Server.Function(function).ServeHTTP(w, r)
+}

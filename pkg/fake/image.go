@@ -1,0 +1,100 @@
+package fake
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"image"
+	"image/png"
+	"sync"
+
+	"github.com/tryonhq/tryon/pkg/media"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// The image sizes the API accepts (API.md, POST /generate).
+const (
+	minSide     = 64
+	maxSide     = 4096
+	defaultSide = 1024
+)
+
+// encoder writes PNGs at the fastest compression: outputs are flat colour
+// and compress well anyway, and a load test runs this provider at zero
+// latency, where encoding time is the provider's whole cost. Its buffer pool
+// reuses the compressor's large state between calls.
+var encoder = png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: &encoderBuffers{}}
+
+type encoderBuffers struct{ pool sync.Pool }
+
+func (b *encoderBuffers) Get() *png.EncoderBuffer {
+	buf, _ := b.pool.Get().(*png.EncoderBuffer)
+	return buf
+}
+
+func (b *encoderBuffers) Put(buf *png.EncoderBuffer) { b.pool.Put(buf) }
+
+func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {
+	w, h := req.Width, req.Height
+	if w == 0 && h == 0 {
+		w, h = defaultSide, defaultSide
+	}
+	if w < minSide || w > maxSide || h < minSide || h > maxSide {
+		return nil, p.invalid("the fake provider makes images %d to %d pixels a side, not %d×%d", minSide, maxSide, w, h)
+	}
+	sc := parseScenario(req.Prompt)
+	if err := p.wait(ctx, p.opts.Latency+sc.sleep); err != nil {
+		return nil, err
+	}
+	if err := p.forced("image"); err != nil {
+		return nil, err
+	}
+	if err := p.scenarioFailure(sc, "image"); err != nil {
+		return nil, err
+	}
+	person, err := loadPicture("person", req.Person)
+	if err != nil {
+		return nil, p.invalid("%v", err)
+	}
+	garment, err := loadPicture("garment", req.Garment)
+	if err != nil {
+		return nil, p.invalid("%v", err)
+	}
+	b, err := renderPNG(sc.prompt, w, h, person, garment)
+	if err != nil {
+		return nil, err
+	}
+	return &tryon.Result{Bytes: b, ContentType: media.PNG, Width: w, Height: h}, nil
+}
+
+// renderPNG draws and encodes the picture for a prompt (without its
+// scenario tokens) at w×h.
+func renderPNG(prompt string, w, h int, person, garment picture) ([]byte, error) {
+	lk := lookFor(sha256.Sum256([]byte(prompt)))
+	m := image.NewPaletted(image.Rect(0, 0, w, h), lk.palette())
+	sc := scene{
+		look:    lk,
+		label:   labelFor(prompt),
+		footer:  fmt.Sprintf("FAKE %dX%d", w, h),
+		person:  person,
+		garment: garment,
+		samples: 1,
+	}
+	sc.draw(m)
+	var out bytes.Buffer
+	out.Grow(w * h / 8)
+	if err := encoder.Encode(&out, m); err != nil {
+		return nil, fmt.Errorf("encode png: %w", err)
+	}
+	return out.Bytes(), nil
+}
+
+// labelFor is the banner text for a prompt; a prompt made only of scenario
+// tokens still gets a label.
+func labelFor(prompt string) string {
+	if prompt == "" {
+		return "FAKE"
+	}
+	return labelText(prompt, labelLen)
+}

@@ -1,0 +1,107 @@
+package geminifake
+
+import (
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// The scenario tokens; see the package documentation.
+const (
+	TokenThought     = "[gemini:thought]"
+	TokenTextOnly    = "[gemini:text_only]"
+	TokenBlock       = "[gemini:block]"
+	TokenImageSafety = "[gemini:image_safety]"
+	TokenNoImage     = "[gemini:no_image]"
+	Token429         = "[gemini:429]"
+	Token429Daily    = "[gemini:429_daily]"
+	Token503         = "[gemini:503]"
+	Token500         = "[gemini:500]"
+	Token403         = "[gemini:403]"
+	Token404         = "[gemini:404]"
+	TokenMalformed   = "[gemini:malformed]"
+	TokenHang        = "[gemini:hang]"
+	TokenFlaky       = "[gemini:flaky]"
+
+	TokenVeoFiltered    = "[veo:filtered]"
+	TokenVeoError       = "[veo:error]"
+	TokenVeoDownload404 = "[veo:download_404]"
+	TokenVeoBig         = "[veo:big]"
+)
+
+// TokenVeoPolls returns the token that keeps an operation running for n
+// polls before it is done.
+func TokenVeoPolls(n int) string { return "[veo:polls=" + strconv.Itoa(n) + "]" }
+
+// failureTokens are the scenarios answered before a request is even looked
+// at, in the order they win when a prompt has several.
+var failureTokens = []string{
+	TokenHang, TokenMalformed, Token429Daily, Token429, Token503, Token500, Token403, Token404,
+}
+
+// outcomeTokens shape a successful request's answer.
+var outcomeTokens = []string{
+	TokenBlock, TokenImageSafety, TokenNoImage, TokenTextOnly, TokenThought,
+	TokenVeoFiltered, TokenVeoError, TokenVeoDownload404, TokenVeoBig,
+}
+
+// firstToken returns the first of tokens that text contains, or "".
+func firstToken(text string, tokens []string) string {
+	for _, t := range tokens {
+		if strings.Contains(text, t) {
+			return t
+		}
+	}
+	return ""
+}
+
+var pollsToken = regexp.MustCompile(`\[veo:polls=(\d{1,4})\]`)
+
+// pollsBeforeDone reads [veo:polls=N]; 0 means done at the first poll.
+func pollsBeforeDone(text string) int {
+	m := pollsToken.FindStringSubmatch(text)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
+
+// failure answers the failure scenarios common to every model call and
+// reports whether it did. route and prompt key [gemini:flaky]'s memory.
+func (s *Server) failure(w http.ResponseWriter, r *http.Request, route, model, prompt string) bool {
+	tok := firstToken(prompt, failureTokens)
+	if tok == "" && strings.Contains(prompt, TokenFlaky) {
+		s.mu.Lock()
+		s.attempts[route+"\x00"+prompt]++
+		first := s.attempts[route+"\x00"+prompt] == 1
+		s.mu.Unlock()
+		if first {
+			tok = Token503
+		}
+	}
+	switch tok {
+	case "":
+		return false
+	case TokenHang:
+		s.hang(r)
+	case TokenMalformed:
+		w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+		w.WriteHeader(200)
+		_, _ = w.Write([]byte(`{"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo`))
+	case Token429:
+		writeRaw(w, 429, rateLimitBody(model, "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "2s"))
+	case Token429Daily:
+		writeRaw(w, 429, rateLimitBody(model, "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "52s"))
+	case Token503:
+		writeStatus(w, 503, "UNAVAILABLE", "The model is overloaded. Please try again later.")
+	case Token500:
+		writeStatus(w, 500, "INTERNAL", "An internal error has occurred. Please retry or report in https://developers.generativeai.google/guide/troubleshooting")
+	case Token403:
+		writeStatus(w, 403, "PERMISSION_DENIED", "The caller does not have permission")
+	case Token404:
+		writeNotFoundModel(w, model, route)
+	}
+	return true
+}

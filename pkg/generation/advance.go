@@ -1,0 +1,143 @@
+package generation
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// ReadOptions carry what the HTTP layer knows about a read.
+type ReadOptions struct {
+	PlatformDeadline time.Time
+	BaseURL          string
+}
+
+// Get runs GET /generate/:id. A tenant reads its own generations, an admin
+// any. A generation past its deadline is failed first; a long job due for a
+// poll is polled once, within this request's budget, and finished when done.
+// The rate state is returned with every outcome, for the headers.
+func (r *Runner) Get(ctx context.Context, p *tryon.Principal, id uuid.UUID, opts ReadOptions) (*tryon.Generation, tryon.RateState, error) {
+	ctx = context.WithoutCancel(ctx)
+	budget := NewBudget(r.now(), r.Settings.ReadMaxDuration, r.Settings.Margin, opts.PlatformDeadline, 0)
+	rate := tryon.RateState{Limit: rateLimitOf(p)}
+	read, err := r.Store.ReadGeneration(ctx, p.Key.ID, p.ClientID(), id, budget.Lifetime(), r.Settings.WebhookLease)
+	if read != nil {
+		rate.Used, rate.Reset = read.Rate.Used, read.Rate.Reset
+	}
+	if rate.Exceeded() {
+		return nil, rate, rateLimited(rate)
+	}
+	if err != nil {
+		return nil, rate, err
+	}
+	r.Notifier.Deliver(ctx, read.Expired, opts.BaseURL)
+	g := read.Value
+	if read.Claimed {
+		g = r.advance(ctx, g, budget, opts.BaseURL)
+	}
+	return g, rate, nil
+}
+
+func rateLimitOf(p *tryon.Principal) int {
+	if p.Client == nil {
+		return tryon.AdminRequestsPerMinute
+	}
+	return p.Client.RequestsPerMinute
+}
+
+// advance polls a long job whose poll lease the caller holds, and finishes
+// it when done. A poll that fails for a passing reason leaves the job alone:
+// its own deadline decides when to give up.
+func (r *Runner) advance(ctx context.Context, g *tryon.Generation, budget Budget, baseURL string) *tryon.Generation {
+	provider := r.Providers.Named(g.Mode, g.Service, g.Provider)
+	op, ok := provider.(tryon.Operator)
+	if !ok {
+		r.Log.Error("no operator for a long job", "generation", g.ID, "provider", g.Provider)
+		return g
+	}
+	pctx, cancel := context.WithDeadline(ctx, budget.Work)
+	out, err := timed(ctx, func() (*tryon.Result, error) { return op.Poll(pctx, g.Operation) })
+	cancel()
+	var c postgres.Completion
+	switch {
+	case err == nil && out == nil, err != nil && transient(err):
+		if err != nil {
+			r.Log.Warn("poll failed; will retry", "generation", g.ID, "error", err)
+		}
+		if err := r.Store.HoldPoll(ctx, g.ID, r.Settings.PollInterval); err != nil {
+			r.Log.Error("hold poll", "generation", g.ID, "error", err)
+		}
+		return g
+	case err != nil:
+		c = r.failure(g.ID, err, false)
+	default:
+		c = r.store(ctx, g.ID, out)
+	}
+	res, err := r.finish(ctx, &Result{}, g.ID, c, baseURL)
+	if err != nil {
+		r.Log.Error("finish long job", "generation", g.ID, "error", err)
+		return g
+	}
+	return res.Generation
+}
+
+// SweepReport says what one cron sweep did.
+type SweepReport struct {
+	Expired            int  `json:"expired"`
+	Polled             int  `json:"polled"`
+	Finished           int  `json:"finished"`
+	WebhooksDelivered  int  `json:"webhooks_delivered"`
+	WebhooksFailed     int  `json:"webhooks_failed"`
+	StoppedOnTimeLimit bool `json:"stopped_on_time_limit"`
+}
+
+// Sweep advances work nobody is reading: it fails generations past their
+// deadline, polls long jobs oldest first, and retries due webhook
+// deliveries, within the cron function's budget.
+func (r *Runner) Sweep(ctx context.Context, opts ReadOptions) (SweepReport, error) {
+	ctx = context.WithoutCancel(ctx)
+	budget := NewBudget(r.now(), r.Settings.SweepMaxDuration, r.Settings.Margin, opts.PlatformDeadline, 0)
+	var rep SweepReport
+	for {
+		n, deliveries, err := r.Store.ExpireAll(ctx, 200, r.Settings.WebhookLease)
+		if err != nil {
+			return rep, err
+		}
+		rep.Expired += n
+		r.Notifier.Deliver(ctx, deliveries, opts.BaseURL)
+		if n < 200 {
+			break
+		}
+	}
+	for r.now().Before(budget.Work) {
+		due, err := r.Store.ClaimDue(ctx, 4, budget.Kill.Sub(r.now()))
+		if err != nil {
+			return rep, err
+		}
+		if len(due) == 0 {
+			break
+		}
+		for _, g := range due {
+			rep.Polled++
+			if after := r.advance(ctx, g, budget, opts.BaseURL); after.Status != tryon.StatusProcessing {
+				rep.Finished++
+			}
+		}
+	}
+	for r.now().Before(budget.Work) {
+		d, f := r.Notifier.DeliverDue(ctx, 20, opts.BaseURL)
+		rep.WebhooksDelivered, rep.WebhooksFailed = rep.WebhooksDelivered+d, rep.WebhooksFailed+f
+		if d+f == 0 {
+			break
+		}
+	}
+	rep.StoppedOnTimeLimit = !r.now().Before(budget.Work)
+	if err := r.Store.PurgeExpired(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return rep, err
+	}
+	return rep, nil
+}

@@ -1,0 +1,365 @@
+package generation
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/tryonhq/tryon/pkg/media"
+	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// Options carry what the HTTP layer knows about a POST /generate beyond its
+// body.
+type Options struct {
+	IdempotencyKey *string
+	// RequestHash identifies the request for idempotency: the SHA-256 of its
+	// canonical JSON.
+	RequestHash []byte
+	// Wait is the Prefer: wait the caller asked for (0 for none).
+	Wait time.Duration
+	// PlatformDeadline is the platform's own deadline for this invocation,
+	// when it sends one.
+	PlatformDeadline time.Time
+	// BaseURL makes output URLs absolute in webhook payloads.
+	BaseURL string
+}
+
+// Result is what a request to generate produced.
+type Result struct {
+	// Generation is the generation the request made or replayed; nil when
+	// the request was refused before one was recorded.
+	Generation *tryon.Generation
+	Rate       tryon.RateState
+	// CreditsRemaining is the unreserved prepaid balance; nil for postpaid.
+	CreditsRemaining *tryon.Micros
+	// Replayed is true when an Idempotency-Key returned an earlier result.
+	Replayed bool
+	// Pending is true when a long job is still running: answer 202.
+	Pending bool
+}
+
+// Create runs POST /generate for a tenant key. A generation that was
+// recorded and failed is returned in Result with a nil error: the caller
+// maps its error code. A non-nil error means nothing was recorded (bad
+// input, limits, credits) or the platform failed.
+func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts Options) (*Result, error) {
+	// Bookkeeping must finish even if a local client hangs up; on Vercel the
+	// context never ends anyway.
+	ctx = context.WithoutCancel(ctx)
+	budget := NewBudget(r.now(), r.Settings.MaxDuration, r.Settings.Margin, opts.PlatformDeadline, opts.Wait)
+	mode := p.Key.Kind.Mode()
+	provider := r.Providers.For(mode, spec.Service)
+	if provider == nil {
+		return nil, fmt.Errorf("no provider configured for %s", spec.Service)
+	}
+	res := &Result{Rate: tryon.RateState{Limit: p.Client.RequestsPerMinute}}
+
+	// Fetching input URLs is the expensive part of a bad or repeated
+	// request, so a request that needs it checks its rate limit and its
+	// Idempotency-Key first.
+	precounted := false
+	if isRemote(spec.PersonImage) || isRemote(spec.GarmentImage) {
+		pre, err := r.Store.PrecheckAdmission(ctx, p.Key.ID, p.Client.ID, opts.IdempotencyKey, opts.RequestHash)
+		if err != nil {
+			return nil, err
+		}
+		res.Rate.Used, res.Rate.Reset = pre.Rate.Used, pre.Rate.Reset
+		if res.Rate.Exceeded() {
+			return res, rateLimited(res.Rate)
+		}
+		if pre.PriorID != nil {
+			if !pre.SameRequest {
+				return res, errIdempotencyMismatch
+			}
+			return r.replay(ctx, res, *pre.PriorID)
+		}
+		precounted = true
+	}
+
+	person, garment, err := r.fetchInputs(ctx, spec, budget)
+	if err != nil {
+		return res, err
+	}
+
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, err
+	}
+	admitted, err := r.Store.Admit(ctx, postgres.Admission{
+		ID: id, KeyID: p.Key.ID, ClientID: p.Client.ID, Mode: mode, Service: spec.Service,
+		Provider: provider.Name(), Model: provider.Model(spec.Service), Prompt: spec.Prompt,
+		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, Metadata: spec.Metadata,
+		IdempotencyKey: opts.IdempotencyKey, RequestHash: opts.RequestHash,
+		DefaultPrice: r.Settings.DefaultPrice(spec.Service), Lifetime: budget.Lifetime(), Precounted: precounted,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !precounted {
+		res.Rate.Used, res.Rate.Reset = admitted.Rate.Used, admitted.Rate.Reset
+	}
+	res.Rate.Limit = admitted.Rate.Limit
+	res.CreditsRemaining = admitted.CreditsRemaining()
+	switch admitted.Outcome {
+	case postgres.Admitted:
+	case postgres.RateLimited:
+		return res, rateLimited(res.Rate)
+	case postgres.Suspended:
+		return res, errSuspended
+	case postgres.ConcurrencyLimited:
+		return res, &tryon.Error{Code: tryon.CodeConcurrencyLimited, RetryAfter: admitted.RetryAfter,
+			Message: fmt.Sprintf("this account already has its maximum of %d generations in flight", p.Client.MaxConcurrent)}
+	case postgres.InsufficientCredits:
+		return res, &tryon.Error{Code: tryon.CodeInsufficientCredits,
+			Message: fmt.Sprintf("the prepaid balance cannot cover this generation (price %s USD)", admitted.PriceMicros)}
+	case postgres.Replay:
+		return r.replay(ctx, res, admitted.GenerationID)
+	case postgres.IdempotencyMismatch:
+		return res, errIdempotencyMismatch
+	default:
+		return nil, fmt.Errorf("admit: unknown outcome %q", admitted.Outcome)
+	}
+
+	req := tryon.ProviderRequest{Service: spec.Service, Prompt: spec.Prompt, Width: spec.Width, Height: spec.Height,
+		Person: person, Garment: garment, DurationSeconds: spec.DurationSeconds}
+	if op, ok := provider.(tryon.Operator); ok && spec.Service.IsVideo() {
+		return r.runLong(ctx, res, id, op, req, budget, opts.BaseURL)
+	}
+	return r.runSync(ctx, res, id, provider, req, budget, opts.BaseURL)
+}
+
+var (
+	errSuspended           = tryon.Errorf(tryon.CodeForbidden, "this account is suspended")
+	errIdempotencyMismatch = tryon.Errorf(tryon.CodeIdempotencyMismatch, "this Idempotency-Key was used with a different request")
+	errInProgress          = tryon.Errorf(tryon.CodeIdempotencyInProgress, "a request with this Idempotency-Key is still being processed")
+)
+
+func rateLimited(rate tryon.RateState) error {
+	return &tryon.Error{Code: tryon.CodeRateLimited, RetryAfter: time.Until(rate.Reset),
+		Message: fmt.Sprintf("rate limit of %d requests per minute exceeded", rate.Limit)}
+}
+
+// replay answers a repeated Idempotency-Key with the first request's
+// generation: its result when it has one, 202 when it became a long job,
+// 409 while the first request is still working on it.
+func (r *Runner) replay(ctx context.Context, res *Result, id uuid.UUID) (*Result, error) {
+	g, err := r.Store.FindGeneration(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if g.Expired(r.now()) {
+		// The first request died; finish its record before showing it.
+		if f, err := r.Store.FinishGeneration(ctx, g.ID, timeoutCompletion(), r.Settings.WebhookLease); err == nil {
+			g = f.Generation
+		}
+	}
+	res.Generation, res.Replayed = g, true
+	if g.Status == tryon.StatusProcessing {
+		if g.Operation == "" {
+			return res, errInProgress
+		}
+		res.Pending = true
+	}
+	return res, nil
+}
+
+func isRemote(u string) bool {
+	l := strings.ToLower(u)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
+}
+
+// fetchInputs loads the try-on images, both at once, within the budget.
+func (r *Runner) fetchInputs(ctx context.Context, spec Spec, budget Budget) (person, garment *tryon.Image, err error) {
+	if spec.PersonImage == "" {
+		return nil, nil, nil
+	}
+	ctx, cancel := context.WithDeadline(ctx, budget.Work)
+	defer cancel()
+	type fetched struct {
+		img *tryon.Image
+		err error
+	}
+	gch := make(chan fetched, 1)
+	go func() {
+		img, err := r.Fetcher.FetchImage(ctx, spec.GarmentImage)
+		gch <- fetched{img, err}
+	}()
+	person, perr := r.Fetcher.FetchImage(ctx, spec.PersonImage)
+	g := <-gch
+	var details []tryon.FieldError
+	for _, f := range []struct {
+		field string
+		err   error
+	}{{"garment_image", g.err}, {"person_image", perr}} {
+		if f.err == nil {
+			continue
+		}
+		var te *tryon.Error
+		if !errors.As(f.err, &te) || te.Code != tryon.CodeInvalidRequest {
+			return nil, nil, fmt.Errorf("fetch %s: %w", f.field, f.err)
+		}
+		details = append(details, tryon.FieldError{Field: f.field, Message: te.Message})
+	}
+	if len(details) > 0 {
+		return nil, nil, tryon.Invalid(sortDetails(details)...)
+	}
+	return person, g.img, nil
+}
+
+// runSync calls an image provider within the budget and finishes the
+// generation with its output or its failure.
+func (r *Runner) runSync(ctx context.Context, res *Result, id uuid.UUID, provider tryon.Provider, req tryon.ProviderRequest, budget Budget, baseURL string) (*Result, error) {
+	pctx, cancel := context.WithDeadline(ctx, budget.Wait)
+	out, err := timed(ctx, func() (*tryon.Result, error) { return provider.Generate(pctx, req) })
+	timedOut := pctx.Err() != nil
+	cancel()
+	var c postgres.Completion
+	if err != nil {
+		c = r.failure(id, err, timedOut)
+	} else {
+		c = r.store(ctx, id, out)
+	}
+	return r.finish(ctx, res, id, c, baseURL)
+}
+
+// runLong starts a long-running job and polls it until it is done or the
+// caller's wait runs out; then the generation stays processing, the
+// reservation stays held, and later reads finish it.
+func (r *Runner) runLong(ctx context.Context, res *Result, id uuid.UUID, op tryon.Operator, req tryon.ProviderRequest, budget Budget, baseURL string) (*Result, error) {
+	pctx, cancel := context.WithDeadline(ctx, budget.Work)
+	defer cancel()
+	name, err := timed(ctx, func() (string, error) { return op.Start(pctx, req) })
+	if err != nil {
+		return r.finish(ctx, res, id, r.failure(id, err, pctx.Err() != nil), baseURL)
+	}
+	if err := r.Store.SetOperation(ctx, id, name, r.Settings.LongJobDeadline); err != nil {
+		// The job runs but nobody could find it again: fail it now rather
+		// than leave a reservation nobody can settle.
+		r.Log.Error("store operation", "generation", id, "error", err)
+		return r.finish(ctx, res, id, postgres.Completion{Error: &tryon.GenerationError{
+			Code: tryon.CodeUpstreamError, Message: "the job could not be recorded"}}, baseURL)
+	}
+	for {
+		out, err := timed(ctx, func() (*tryon.Result, error) { return op.Poll(pctx, name) })
+		switch {
+		case err == nil && out != nil:
+			return r.finish(ctx, res, id, r.store(ctx, id, out), baseURL)
+		case err != nil && !transient(err):
+			return r.finish(ctx, res, id, r.failure(id, err, false), baseURL)
+		}
+		wait := min(r.Settings.PollInterval, time.Until(budget.Wait))
+		if wait <= 0 || !sleep(pctx, wait) {
+			break
+		}
+	}
+	g, err := r.Store.FindGeneration(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	res.Generation, res.Pending = g, g.Status == tryon.StatusProcessing
+	return res, nil
+}
+
+// transient reports whether a poll failure says nothing about the job
+// itself: the job goes on and the next poll may succeed.
+func transient(err error) bool {
+	var pe *tryon.ProviderError
+	if errors.As(err, &pe) {
+		return pe.Retryable() || pe.Kind == tryon.FailTimeout
+	}
+	return errors.Is(err, context.DeadlineExceeded)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// store copies a provider's output into storage.
+func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result) postgres.Completion {
+	ctype, w, h := out.ContentType, out.Width, out.Height
+	if info, ok := media.Sniff(out.Bytes); ok {
+		ctype = info.ContentType
+		if info.IsImage() {
+			w, h = info.Width, info.Height
+		}
+	}
+	url, err := r.Storage.Put(ctx, id.String()+extension(ctype), ctype, out.Bytes)
+	if err != nil {
+		r.Log.Error("store output", "generation", id, "error", err)
+		return postgres.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError,
+			Message: "the output could not be stored"}}
+	}
+	return postgres.Completion{Succeeded: true, Output: &tryon.Output{URL: url, ContentType: ctype,
+		Width: w, Height: h, Bytes: int64(len(out.Bytes))}}
+}
+
+func extension(contentType string) string {
+	switch contentType {
+	case media.PNG:
+		return ".png"
+	case media.JPEG:
+		return ".jpg"
+	case media.WebP:
+		return ".webp"
+	case media.MP4:
+		return ".mp4"
+	case media.WebM:
+		return ".webm"
+	}
+	return ""
+}
+
+// failure classifies a provider error into the generation's recorded error.
+func (r *Runner) failure(id uuid.UUID, err error, budgetSpent bool) postgres.Completion {
+	var pe *tryon.ProviderError
+	switch {
+	case errors.As(err, &pe):
+		if pe.ConfigurationProblem() {
+			r.Log.Error("provider configuration problem", "generation", id, "provider", pe.Provider, "kind", pe.Kind, "status", pe.Status, "detail", pe.Detail)
+		} else {
+			r.Log.Warn("provider failed", "generation", id, "provider", pe.Provider, "kind", pe.Kind, "status", pe.Status, "detail", pe.Detail)
+		}
+		if pe.Kind == tryon.FailTimeout {
+			return timeoutCompletion()
+		}
+		return postgres.Completion{Error: &tryon.GenerationError{Code: pe.Code(), Message: pe.Message}, RetryAfter: pe.RetryAfter}
+	case budgetSpent || errors.Is(err, context.DeadlineExceeded):
+		return timeoutCompletion()
+	default:
+		r.Log.Error("provider failed unexpectedly", "generation", id, "error", err)
+		return postgres.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError, Message: "the provider failed"}}
+	}
+}
+
+func timeoutCompletion() postgres.Completion {
+	return postgres.Completion{Error: &tryon.GenerationError{Code: tryon.CodeGenerationTimeout,
+		Message: "the provider did not answer within the time budget"}}
+}
+
+// finish records the end of a generation, then sends its webhook.
+func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c postgres.Completion, baseURL string) (*Result, error) {
+	f, err := r.Store.FinishGeneration(ctx, id, c, r.Settings.WebhookLease)
+	if err != nil {
+		return nil, err
+	}
+	res.Generation = f.Generation
+	if f.CreditsRemaining != nil {
+		res.CreditsRemaining = f.CreditsRemaining
+	}
+	if f.DeliveryID != nil {
+		r.Notifier.Deliver(ctx, []uuid.UUID{*f.DeliveryID}, baseURL)
+	}
+	return res, nil
+}

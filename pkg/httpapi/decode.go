@@ -1,0 +1,113 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// MaxBodyBytes is the largest request body accepted: 4 MiB, below Vercel's
+// 4.5 MB limit, so an oversized body gets our JSON 413, not the platform's.
+const MaxBodyBytes = 4 << 20
+
+// decode reads a JSON request body into v: the one decoder of the API. It
+// refuses other content types (415), bodies over MaxBodyBytes (413), and
+// malformed JSON, wrong types and unknown fields (400, naming the field). It
+// returns the SHA-256 of the body's canonical form (the same JSON whatever
+// its key order and whitespace), which identifies the request for
+// Idempotency-Key.
+func decode(r *http.Request, v any) (hash []byte, err error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return nil, tryon.Errorf(tryon.CodeUnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json")
+	}
+	if r.ContentLength > MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	if err != nil {
+		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body could not be read")
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, errTooLarge
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body is empty; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return nil, decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body must hold one JSON object and nothing after it")
+	}
+	return canonicalHash(body)
+}
+
+var errTooLarge = tryon.Errorf(tryon.CodePayloadTooLarge, "the request body is larger than 4 MiB (4194304 bytes)")
+
+// decodeError turns encoding/json's errors into invalid_request errors that
+// name the field by its JSON name.
+func decodeError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return tryon.Errorf(tryon.CodeInvalidRequest, "malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return tryon.Errorf(tryon.CodeInvalidRequest, "malformed JSON: the body ends too early")
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return tryon.Errorf(tryon.CodeInvalidRequest, "the request body must be a JSON object")
+		}
+		return tryon.Invalid(tryon.FieldError{Field: typ.Field, Message: "must be " + jsonKind(typ.Type.Kind().String())})
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return tryon.Invalid(tryon.FieldError{Field: field, Message: "is not a known field"})
+	}
+	return tryon.Errorf(tryon.CodeInvalidRequest, "malformed JSON")
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32", "uint", "float64":
+		return "an integer"
+	case "bool":
+		return "a boolean"
+	case "map", "struct":
+		return "an object"
+	case "slice", "array":
+		return "an array"
+	case "ptr":
+		return "of another type"
+	}
+	return fmt.Sprintf("a %s", goKind)
+}
+
+// canonicalHash hashes the JSON value of body re-encoded with sorted keys
+// and no whitespace, so that equivalent requests hash alike.
+func canonicalHash(body []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, decodeError(err)
+	}
+	canon, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("canonical JSON: %w", err)
+	}
+	h := sha256.Sum256(canon)
+	return h[:], nil
+}

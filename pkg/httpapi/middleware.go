@@ -1,0 +1,172 @@
+package httpapi
+
+import (
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// CORS lists (API.md, "Limits and headers"). Request headers are named one
+// by one: a "*" would not cover Authorization.
+const (
+	corsAllowHeaders  = "x-client-key, authorization, content-type, idempotency-key, prefer"
+	corsExposeHeaders = "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, Location, Idempotent-Replayed, X-Credits-Remaining, Server-Timing"
+)
+
+// serve wraps a route's handler with what every request gets: a request id
+// and timings, panic recovery, the log line, CORS and preflight, the method
+// check and authentication.
+func (s *Server) serve(rt Route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		st := &requestState{id: newRequestID(), start: time.Now(), route: rt}
+		r = withState(r, st)
+		defer s.logRequest(r, st)
+		defer s.recoverPanic(w, r, st)
+
+		allowed := s.cors(w, r)
+		if r.Method == http.MethodOptions {
+			s.preflight(w, r, rt, allowed)
+			return
+		}
+		if rt.Method == "" {
+			rt.serve(s, w, r)
+			return
+		}
+		if !rt.allows(r.Method) {
+			w.Header().Set("Allow", rt.allow())
+			s.writeError(w, r, tryon.Errorf(tryon.CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, rt.Method), nil)
+			return
+		}
+		if err := s.authorize(r, rt, st); err != nil {
+			s.writeError(w, r, err, nil)
+			return
+		}
+		rt.serve(s, w, r)
+	})
+}
+
+// authorize checks the caller against the route's access level.
+func (s *Server) authorize(r *http.Request, rt Route, st *requestState) error {
+	switch rt.Access {
+	case Public:
+		return nil
+	case Cron:
+		want := "Bearer " + s.cfg.CronSecret
+		if s.cfg.CronSecret == "" || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(want)) != 1 {
+			return tryon.Errorf(tryon.CodeUnauthorized, "missing or wrong cron secret")
+		}
+		return nil
+	}
+	p, err := s.keys.Authenticate(r.Context(), presentedKey(r))
+	if err != nil {
+		return err
+	}
+	st.principal = p
+	if rt.Access == Tenant && p.IsAdmin() {
+		return tryon.Errorf(tryon.CodeForbidden, "admin keys cannot use %s %s; use a tenant key", rt.Method, rt.Path)
+	}
+	return nil
+}
+
+// presentedKey reads the key from x-client-key, or Authorization: Bearer.
+func presentedKey(r *http.Request) string {
+	if k := strings.TrimSpace(r.Header.Get("X-Client-Key")); k != "" {
+		return k
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, token, ok := strings.Cut(auth, " ")
+		if ok && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) != "" {
+			return strings.TrimSpace(token)
+		}
+		// Something was presented, just not in a usable form: that is an
+		// invalid key, not a missing one.
+		return "malformed"
+	}
+	return ""
+}
+
+// cors sets the CORS response headers and reports whether the origin is
+// allowed. An origin not on the list gets no Access-Control-Allow-* headers,
+// so the browser refuses the response.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	switch {
+	case slices.Contains(s.cfg.CORSOrigins, "*"):
+		h.Set("Access-Control-Allow-Origin", "*")
+	case slices.Contains(s.cfg.CORSOrigins, origin):
+		h.Set("Access-Control-Allow-Origin", origin)
+	default:
+		return false
+	}
+	h.Set("Access-Control-Expose-Headers", corsExposeHeaders)
+	return true
+}
+
+// preflight answers OPTIONS: 204, no body, no key needed.
+func (s *Server) preflight(w http.ResponseWriter, r *http.Request, rt Route, allowed bool) {
+	h := w.Header()
+	h.Set("Allow", rt.allow())
+	if allowed {
+		h.Set("Access-Control-Allow-Methods", rt.allow())
+		h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+		h.Set("Access-Control-Max-Age", "600")
+		h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
+	}
+	h.Set("X-Request-Id", stateOf(r).id)
+	stateOf(r).status = http.StatusNoContent
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// recoverPanic turns a panic into a 500 internal error with the stack in the
+// log, so one bad request never takes the instance down with it.
+func (s *Server) recoverPanic(w http.ResponseWriter, r *http.Request, st *requestState) {
+	v := recover()
+	if v == nil {
+		return
+	}
+	st.cause = fmt.Errorf("panic: %v\n%s", v, debug.Stack())
+	if st.status == 0 {
+		s.writeError(w, r, st.cause, nil)
+	}
+}
+
+// logRequest writes the request's one log line.
+func (s *Server) logRequest(r *http.Request, st *requestState) {
+	dbTime, roundTrips := st.timings.DB()
+	upstream, _ := st.timings.Upstream()
+	attrs := []any{
+		"method", r.Method, "path", r.URL.Path, "status", st.status,
+		"latency_ms", time.Since(st.start).Milliseconds(), "request_id", st.id,
+		"function", st.route.Function, "db_ms", dbTime.Milliseconds(), "db_round_trips", roundTrips,
+	}
+	if upstream > 0 {
+		attrs = append(attrs, "upstream_ms", upstream.Milliseconds())
+	}
+	if p := st.principal; p != nil {
+		attrs = append(attrs, "key", p.Key.Prefix)
+		if p.Client != nil {
+			attrs = append(attrs, "client_id", p.Client.ID)
+		}
+	}
+	if vid := r.Header.Get("X-Vercel-Id"); vid != "" {
+		attrs = append(attrs, "vercel_id", vid)
+	}
+	level := slog.LevelInfo
+	if st.cause != nil {
+		attrs = append(attrs, "error", st.cause.Error())
+		level = slog.LevelError
+	}
+	s.log.Log(r.Context(), level, "request", attrs...)
+}

@@ -1,0 +1,129 @@
+package httpapi
+
+import (
+	"net/http"
+	"regexp"
+	"strings"
+)
+
+// Access says who may call a route.
+type Access int
+
+// Route access levels.
+const (
+	Public        Access = iota // no key
+	Tenant                      // a tenant's live or test key
+	TenantOrAdmin               // a tenant key (its own data) or an admin key (any)
+	Cron                        // Vercel Cron's bearer secret
+)
+
+// Route is one public endpoint and the Vercel function that serves it. The
+// table below is the one place routes are declared: the local server mounts
+// it, the functions in api/ serve from it, and a test checks that
+// vercel.json's functions and rewrites agree with it.
+type Route struct {
+	// Function is the api/ file (without .go) that serves the route on
+	// Vercel, and Handler its exported function.
+	Function string
+	Handler  string
+	Method   string
+	// Path is the public path, in net/http pattern syntax ("/generate/{id}").
+	Path   string
+	Access Access
+	// MaxDuration is the function's maxDuration in vercel.json, in seconds.
+	MaxDuration int
+	serve       func(*Server, http.ResponseWriter, *http.Request)
+}
+
+// Routes lists every route.
+var Routes = []Route{
+	{"health", "Health", http.MethodGet, "/health", Public, 10, (*Server).handleHealth},
+	{"generate", "Generate", http.MethodPost, "/generate", Tenant, 300, (*Server).handleGenerate},
+	{"generation", "GetGeneration", http.MethodGet, "/generate/{id}", TenantOrAdmin, 60, (*Server).handleGetGeneration},
+	{"generations", "ListGenerations", http.MethodGet, "/generations", Tenant, 15, (*Server).handleListGenerations},
+	{"metrics", "Metrics", http.MethodGet, "/metrics", TenantOrAdmin, 30, (*Server).handleMetrics},
+	{"client_metrics", "ClientMetrics", http.MethodGet, "/metrics/client/{id}", TenantOrAdmin, 30, (*Server).handleClientMetrics},
+	{"asset", "Asset", http.MethodGet, "/assets/{token}", Public, 15, (*Server).handleAsset},
+	{"cron", "Cron", http.MethodGet, "/api/cron", Cron, 300, (*Server).handleCron},
+	// not_found answers every other path with the JSON 404 (vercel.json's
+	// last rewrite sends them there).
+	{"not_found", "NotFound", "", "", Public, 10, (*Server).handleNotFound},
+}
+
+// RouteByFunction returns the route a Vercel function serves.
+func RouteByFunction(fn string) (Route, bool) {
+	for _, r := range Routes {
+		if r.Function == fn {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+var paramPattern = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+// Rewrite returns the vercel.json rewrite of the route's public path:
+// "/generate/{id}" becomes source "/generate/:id" and destination
+// "/api/generation?id=:id". ok is false for routes served at their own path.
+func (r Route) Rewrite() (source, destination string, ok bool) {
+	if r.Path == "" || strings.HasPrefix(r.Path, "/api/") {
+		return "", "", false
+	}
+	source = paramPattern.ReplaceAllString(r.Path, ":$1")
+	destination = "/api/" + r.Function
+	var query []string
+	for _, m := range paramPattern.FindAllStringSubmatch(r.Path, -1) {
+		query = append(query, m[1]+"=:"+m[1])
+	}
+	if len(query) > 0 {
+		destination += "?" + strings.Join(query, "&")
+	}
+	return source, destination, true
+}
+
+// FunctionPath is where Vercel serves the route's function directly.
+func (r Route) FunctionPath() string { return "/api/" + r.Function }
+
+// allow is the route's Allow header.
+func (r Route) allow() string {
+	switch r.Method {
+	case http.MethodGet:
+		return "GET, HEAD, OPTIONS"
+	case "":
+		return "OPTIONS"
+	}
+	return r.Method + ", OPTIONS"
+}
+
+func (r Route) allows(method string) bool {
+	return method == r.Method || (r.Method == http.MethodGet && method == http.MethodHead)
+}
+
+// param reads a path parameter. Locally the mux has it. On Vercel the
+// function sees either the public path (take the segment in the pattern's
+// position) or the rewrite's destination (take the query), since which one a
+// rewritten Go function sees is not documented.
+func (r Route) param(req *http.Request, name string) string {
+	if v := req.PathValue(name); v != "" {
+		return v
+	}
+	pattern := strings.Split(strings.Trim(r.Path, "/"), "/")
+	path := strings.Split(strings.Trim(req.URL.Path, "/"), "/")
+	if len(pattern) == len(path) {
+		match := true
+		value := ""
+		for i, seg := range pattern {
+			switch {
+			case seg == "{"+name+"}":
+				value = path[i]
+			case strings.HasPrefix(seg, "{"):
+			case seg != path[i]:
+				match = false
+			}
+		}
+		if match && value != "" {
+			return value
+		}
+	}
+	return req.URL.Query().Get(name)
+}

@@ -1,0 +1,65 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"strings"
+
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// AssetPathPrefix is where the API serves stored outputs.
+const AssetPathPrefix = "/assets/"
+
+// Assets stores generation outputs in Postgres and serves them from
+// GET /assets/{token}: the default storage, needing no other service. It
+// implements tryon.Storage.
+type Assets struct{ Store *Store }
+
+// Put stores data under a new unguessable token (128 random bits) and returns
+// its path, which the HTTP layer makes absolute. The name only contributes
+// its extension, so a browser saving the file gets a sensible name.
+func (a Assets) Put(ctx context.Context, name, contentType string, data []byte) (string, error) {
+	ctx, cancel := a.Store.op(ctx)
+	defer cancel()
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
+	if _, err := a.Store.pool.Exec(ctx, `INSERT INTO assets (token, content_type, data) VALUES ($1, $2, $3)`,
+		token, contentType, data); err != nil {
+		return "", translate(err, "store asset")
+	}
+	path := AssetPathPrefix + token
+	if i := strings.LastIndexByte(name, '.'); i >= 0 && !strings.ContainsAny(name[i:], "/?#") {
+		path += name[i:]
+	}
+	return path, nil
+}
+
+// Asset is a stored output.
+type Asset struct {
+	Token       string
+	ContentType string
+	Data        []byte
+}
+
+// FindAsset returns a stored output by token; a trailing extension is ignored.
+func (s *Store) FindAsset(ctx context.Context, token string) (*Asset, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	if i := strings.IndexByte(token, '.'); i >= 0 {
+		token = token[:i]
+	}
+	if len(token) != 22 {
+		return nil, tryon.ErrNotFound
+	}
+	a := &Asset{Token: token}
+	err := s.pool.QueryRow(ctx, `SELECT content_type, data FROM assets WHERE token = $1`, token).Scan(&a.ContentType, &a.Data)
+	if err != nil {
+		return nil, translate(err, "find asset")
+	}
+	return a, nil
+}

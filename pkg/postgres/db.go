@@ -1,0 +1,101 @@
+// Package postgres is Tryon's store: tenants, keys, generations, billing,
+// limits, assets, webhooks and metrics in PostgreSQL (Neon in production).
+//
+// It talks to the rest of the module only in domain types: pgx errors are
+// turned into tryon errors here (see errors.go), and callers never see a
+// driver error. Every method does its work in as few round trips as it can
+// (one, for everything on a request's hot path) and never holds a connection
+// between calls, so no connection is held while a provider works.
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// PoolOptions size the connection pool.
+type PoolOptions struct {
+	// MaxConns bounds the pool. Serverless instances each get their own pool,
+	// so it stays small (2 to 4) to spare the database's connection limit.
+	MaxConns int32
+	// ConnectTimeout bounds dialling a new connection (default 5s).
+	ConnectTimeout time.Duration
+}
+
+// OpenPool creates a pool for url. It does not connect: connections are made
+// on first use, so a cold function instance pays for exactly the connections
+// it needs.
+//
+// Statements use pgx's cache_describe mode unless the URL names another
+// default_query_exec_mode: it caches statement descriptions, not prepared
+// statements, which is safe behind Neon's PgBouncer pooler in transaction
+// mode, where consecutive statements may reach different server connections.
+func OpenPool(url string, opts PoolOptions) (*pgxpool.Pool, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// The parse error may quote the URL, password included.
+		return nil, fmt.Errorf("postgres: the database URL is not valid")
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	cfg.MinConns = 0
+	cfg.MaxConnIdleTime = time.Minute
+	cfg.MaxConnLifetime = 30 * time.Minute
+	cfg.HealthCheckPeriod = time.Minute
+	if !strings.Contains(url, "default_query_exec_mode") {
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = opts.ConnectTimeout
+		if cfg.ConnConfig.ConnectTimeout == 0 {
+			cfg.ConnConfig.ConnectTimeout = 5 * time.Second
+		}
+	}
+	cfg.ConnConfig.Tracer = tracer{}
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open pool: %w", err)
+	}
+	return pool, nil
+}
+
+// Store is the database behind the API. It is safe for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+	// opTimeout bounds each call, so a stalled database fails a request with
+	// "unavailable" instead of hanging it until the platform kills it.
+	opTimeout time.Duration
+	now       func() time.Time
+}
+
+// NewStore returns a Store over pool.
+func NewStore(pool *pgxpool.Pool) *Store {
+	return &Store{pool: pool, opTimeout: 10 * time.Second, now: time.Now}
+}
+
+// Pool returns the underlying pool, for tools (migrations, benchmarks).
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// Close closes the pool.
+func (s *Store) Close() { s.pool.Close() }
+
+func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.opTimeout)
+}
+
+// Ping checks that the database answers within timeout.
+func (s *Store) Ping(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var one int
+	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+		return translate(err, "ping")
+	}
+	return nil
+}

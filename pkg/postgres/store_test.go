@@ -1,0 +1,160 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/tryonhq/tryon/pkg/apikey"
+	"github.com/tryonhq/tryon/pkg/pgtest"
+	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// tenant creates a client with a live key for store tests.
+func tenant(t *testing.T, s *postgres.Store, balance *tryon.Micros) (*tryon.Client, *tryon.APIKey) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := s.CreateClient(ctx, postgres.NewClient{Name: "shop-" + uuid.NewString()[:8], BalanceMicros: balance})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := apikey.New(tryon.KeyLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := s.CreateKey(ctx, &c.ID, k, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, key
+}
+
+func admission(c *tryon.Client, k *tryon.APIKey) postgres.Admission {
+	id, _ := uuid.NewV7()
+	return postgres.Admission{
+		ID: id, KeyID: k.ID, ClientID: c.ID, Mode: tryon.ModeLive, Service: tryon.ServiceBanana,
+		Provider: "fake", Model: "fake-banana", Prompt: "a red dress", Width: 1024, Height: 1024,
+		DefaultPrice: 40_000, Lifetime: time.Minute,
+	}
+}
+
+func TestSchemaAppliesTwice(t *testing.T) {
+	s := pgtest.NewStore(t)
+	ctx := context.Background()
+	conn, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	path, err := postgres.FindSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.ApplySchema(ctx, conn.Conn(), path); err != nil {
+		t.Fatalf("second application of the schema: %v", err)
+	}
+}
+
+func TestAdmitAndFinishSettlesOnce(t *testing.T) {
+	s := pgtest.NewStore(t)
+	ctx := context.Background()
+	balance := tryon.Micros(100_000)
+	c, k := tenant(t, s, &balance)
+	a := admission(c, k)
+	r, err := s.Admit(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome != postgres.Admitted || r.PriceMicros != 40_000 || *r.CreditsRemaining() != 60_000 {
+		t.Fatalf("got %+v", r)
+	}
+	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1024, Height: 1024, Bytes: 10}
+	f, err := s.FinishGeneration(ctx, a.ID, postgres.Completion{Succeeded: true, Output: out}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Finished || f.Generation.Status != tryon.StatusSucceeded || f.Generation.CostMicros != 40_000 || *f.CreditsRemaining != 60_000 {
+		t.Fatalf("got %+v / %+v", f, f.Generation)
+	}
+	again, err := s.FinishGeneration(ctx, a.ID, postgres.Completion{Succeeded: true, Output: out}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Finished {
+		t.Fatal("a second finish finished again")
+	}
+	got, err := s.FindClient(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.BalanceMicros != 60_000 || got.ReservedMicros != 0 {
+		t.Fatalf("balance %d reserved %d, want 60000 and 0", *got.BalanceMicros, got.ReservedMicros)
+	}
+}
+
+func TestAdmitRefusals(t *testing.T) {
+	ctx := context.Background()
+	t.Run("InsufficientCredits", func(t *testing.T) {
+		s := pgtest.NewStore(t)
+		balance := tryon.Micros(50_000)
+		c, k := tenant(t, s, &balance)
+		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != postgres.Admitted {
+			t.Fatalf("first: %s", r.Outcome)
+		}
+		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != postgres.InsufficientCredits {
+			t.Fatalf("second: %s, want insufficient_credits", r.Outcome)
+		}
+	})
+	t.Run("ConcurrencyLimited", func(t *testing.T) {
+		s := pgtest.NewStore(t)
+		c, k := tenant(t, s, nil)
+		for i := range 4 {
+			if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != postgres.Admitted {
+				t.Fatalf("admission %d: %s", i, r.Outcome)
+			}
+		}
+		r, _ := s.Admit(ctx, admission(c, k))
+		if r.Outcome != postgres.ConcurrencyLimited || r.RetryAfter <= 0 {
+			t.Fatalf("fifth: %+v, want concurrency_limited with a retry delay", r)
+		}
+	})
+	t.Run("IdempotencyReplayAndMismatch", func(t *testing.T) {
+		s := pgtest.NewStore(t)
+		c, k := tenant(t, s, nil)
+		key := "order-1"
+		first := admission(c, k)
+		first.IdempotencyKey, first.RequestHash = &key, hash("a")
+		if r, _ := s.Admit(ctx, first); r.Outcome != postgres.Admitted {
+			t.Fatalf("first: %s", r.Outcome)
+		}
+		same := admission(c, k)
+		same.IdempotencyKey, same.RequestHash = &key, hash("a")
+		r, _ := s.Admit(ctx, same)
+		if r.Outcome != postgres.Replay || r.GenerationID != first.ID {
+			t.Fatalf("replay: %+v", r)
+		}
+		other := admission(c, k)
+		other.IdempotencyKey, other.RequestHash = &key, hash("b")
+		if r, _ := s.Admit(ctx, other); r.Outcome != postgres.IdempotencyMismatch {
+			t.Fatalf("mismatch: %s", r.Outcome)
+		}
+	})
+	t.Run("Suspended", func(t *testing.T) {
+		s := pgtest.NewStore(t)
+		c, k := tenant(t, s, nil)
+		if _, err := s.ChangeClient(ctx, c.ID, postgres.ClientChange{Status: tryon.ClientSuspended, Reason: "test"}); err != nil {
+			t.Fatal(err)
+		}
+		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != postgres.Suspended {
+			t.Fatalf("got %s, want suspended", r.Outcome)
+		}
+	})
+}
+
+func hash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}

@@ -1,0 +1,124 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// Delivery is a webhook delivery with what sending it needs.
+type Delivery struct {
+	ID         uuid.UUID
+	Event      string
+	URL        string
+	Secret     string
+	Attempts   int
+	Generation *tryon.Generation
+}
+
+// ClaimDeliveries takes up to limit webhook deliveries: the given ids (just
+// queued by this request) or, with ids nil, any pending delivery that is due.
+// Each one's next attempt moves lease ahead, so that no one else sends it
+// meanwhile; RecordDelivery then settles it.
+func (s *Store) ClaimDeliveries(ctx context.Context, ids []uuid.UUID, limit int, lease time.Duration) ([]Delivery, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		WITH due AS (
+			SELECT id FROM webhook_deliveries
+			WHERE status = 'pending' AND ($1::uuid[] IS NOT NULL AND id = ANY($1) OR $1 IS NULL AND next_attempt_at <= now())
+			ORDER BY next_attempt_at
+			LIMIT $2
+			FOR UPDATE SKIP LOCKED
+		), claimed AS (
+			UPDATE webhook_deliveries d SET next_attempt_at = now() + $3 * interval '1 millisecond'
+			FROM due WHERE d.id = due.id
+			RETURNING d.id, d.event, d.url, d.attempts, d.generation_id, d.client_id
+		)
+		SELECT c.id, c.event, c.url, coalesce(cl.webhook_secret, ''), c.attempts, `+generationColumns+`
+		FROM claimed c JOIN clients cl ON cl.id = c.client_id JOIN generations g ON g.id = c.generation_id`,
+		ids, limit, lease.Milliseconds())
+	if err != nil {
+		return nil, translate(err, "claim deliveries")
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Delivery, error) {
+		var d Delivery
+		var head [5]any
+		head[0], head[1], head[2], head[3], head[4] = &d.ID, &d.Event, &d.URL, &d.Secret, &d.Attempts
+		g, err := scanGeneration(prefixedRow{row, head[:]})
+		d.Generation = g
+		return d, err
+	})
+	return out, translate(err, "claim deliveries")
+}
+
+// prefixedRow scans leading columns into head, then the rest into the
+// destinations its caller gives, so a generation scanner can be reused for a
+// row that starts with other columns.
+type prefixedRow struct {
+	row  pgx.Row
+	head []any
+}
+
+func (p prefixedRow) Scan(dest ...any) error { return p.row.Scan(append(p.head, dest...)...) }
+
+// RecordDelivery settles one attempt: delivered, retried at retryAt, or
+// (retryAt zero) failed for good.
+func (s *Store) RecordDelivery(ctx context.Context, id uuid.UUID, delivered bool, status int, errMsg string, retryAt time.Time) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	var statusCode *int
+	if status != 0 {
+		statusCode = &status
+	}
+	var next *time.Time
+	if !retryAt.IsZero() {
+		next = &retryAt
+	}
+	_, err := s.pool.Exec(ctx, `
+		UPDATE webhook_deliveries SET
+			attempts = attempts + 1,
+			status = CASE WHEN $2 THEN 'delivered' WHEN $5::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+			delivered_at = CASE WHEN $2 THEN now() END,
+			next_attempt_at = coalesce($5, next_attempt_at),
+			last_status = $3, last_error = nullif($4, '')
+		WHERE id = $1`, id, delivered, statusCode, errMsg, next)
+	return translate(err, "record delivery")
+}
+
+// DeliveryState is a delivery's recorded state, for tests and operators.
+type DeliveryState struct {
+	ID         uuid.UUID
+	Event      string
+	Status     string
+	Attempts   int
+	LastStatus *int
+	LastError  *string
+}
+
+// ListDeliveries returns a generation's webhook deliveries.
+func (s *Store) ListDeliveries(ctx context.Context, generationID uuid.UUID) ([]DeliveryState, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `SELECT id, event, status, attempts, last_status, last_error
+		FROM webhook_deliveries WHERE generation_id = $1 ORDER BY created_at`, generationID)
+	if err != nil {
+		return nil, translate(err, "list deliveries")
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[DeliveryState])
+	return out, translate(err, "list deliveries")
+}
+
+// PurgeExpired deletes idempotency keys older than 24 hours and rate
+// counters of past windows: housekeeping for the cron sweep.
+func (s *Store) PurgeExpired(ctx context.Context) error {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'`)
+	b.Queue(`DELETE FROM rate_counters WHERE window_start < now() - interval '1 hour'`)
+	return translate(s.pool.SendBatch(ctx, b).Close(), "purge")
+}

@@ -1,0 +1,105 @@
+// Package wire is the JSON of the public API (API.md): the generation object
+// as every route and webhook shows it. Keeping it in one place means a
+// generation looks the same in POST /generate, GET /generate/:id, listings,
+// metrics and webhook payloads.
+package wire
+
+import (
+	"strings"
+	"time"
+
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// Time formats t as RFC 3339 UTC with milliseconds, the API's one time format.
+func Time(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
+
+// Output is a stored result.
+type Output struct {
+	URL         string `json:"url"`
+	ContentType string `json:"content_type"`
+	Width       int    `json:"width"`
+	Height      int    `json:"height"`
+	Bytes       int64  `json:"bytes"`
+}
+
+// Error is why a generation failed.
+type Error struct {
+	Code    tryon.Code `json:"code"`
+	Message string     `json:"message"`
+}
+
+// Generation is the generation object of API.md.
+type Generation struct {
+	ID              string            `json:"id"`
+	ClientID        string            `json:"client_id"`
+	Status          tryon.Status      `json:"status"`
+	Mode            tryon.Mode        `json:"mode"`
+	Service         tryon.Service     `json:"service"`
+	Provider        string            `json:"provider"`
+	Model           string            `json:"model"`
+	Prompt          string            `json:"prompt"`
+	Width           int               `json:"width"`
+	Height          int               `json:"height"`
+	DurationSeconds *int              `json:"duration_seconds,omitempty"`
+	Output          *Output           `json:"output"`
+	ImageURL        *string           `json:"image_url"`
+	Error           *Error            `json:"error"`
+	CostMicros      tryon.Micros      `json:"cost_micros"`
+	Cost            float64           `json:"cost"`
+	Currency        string            `json:"currency"`
+	LatencyMS       *int64            `json:"latency_ms"`
+	Metadata        map[string]string `json:"metadata"`
+	IdempotencyKey  *string           `json:"idempotency_key"`
+	CreatedAt       string            `json:"created_at"`
+	CompletedAt     *string           `json:"completed_at"`
+}
+
+// FromGeneration renders g. baseURL makes stored paths (/assets/...)
+// absolute; URLs that already are (Vercel Blob) are kept.
+func FromGeneration(g *tryon.Generation, baseURL string) Generation {
+	w := Generation{
+		ID: g.ID.String(), ClientID: g.ClientID.String(), Status: g.Status, Mode: g.Mode,
+		Service: g.Service, Provider: g.Provider, Model: g.Model, Prompt: g.Prompt,
+		Width: g.Width, Height: g.Height,
+		CostMicros: g.CostMicros, Cost: g.CostMicros.Dollars(), Currency: tryon.Currency,
+		LatencyMS: g.LatencyMS, Metadata: g.Metadata, IdempotencyKey: g.IdempotencyKey,
+		CreatedAt: Time(g.CreatedAt),
+	}
+	if w.Metadata == nil {
+		w.Metadata = map[string]string{}
+	}
+	if g.DurationSecs > 0 {
+		d := g.DurationSecs
+		w.DurationSeconds = &d
+	}
+	if o := g.Output; o != nil {
+		url := AbsoluteURL(baseURL, o.URL)
+		w.Output = &Output{URL: url, ContentType: o.ContentType, Width: o.Width, Height: o.Height, Bytes: o.Bytes}
+		w.ImageURL = &url
+	}
+	if e := g.Error; e != nil {
+		w.Error = &Error{Code: e.Code, Message: e.Message}
+	}
+	if g.CompletedAt != nil {
+		s := Time(*g.CompletedAt)
+		w.CompletedAt = &s
+	}
+	return w
+}
+
+// AbsoluteURL joins a stored path to the base URL; absolute URLs pass through.
+func AbsoluteURL(baseURL, u string) string {
+	if strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://") || baseURL == "" {
+		return u
+	}
+	return strings.TrimSuffix(baseURL, "/") + u
+}
+
+// Event is a webhook payload, per the Standard Webhooks recommendation of
+// {type, timestamp, data}.
+type Event struct {
+	Type      string     `json:"type"`
+	Timestamp string     `json:"timestamp"`
+	Data      Generation `json:"data"`
+}

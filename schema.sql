@@ -1,0 +1,510 @@
+-- Tryon database schema: the single source of truth.
+--
+-- Idempotent: `tryon migrate` (or `psql -f schema.sql`) applies it to a new or
+-- an existing database, any number of times. Tables are created IF NOT EXISTS,
+-- later additions are ALTER ... ADD COLUMN IF NOT EXISTS, and functions are
+-- CREATE OR REPLACE. Apply it over a direct (not pooled) connection.
+--
+-- Money is integer micro-dollars (bigint, 1 USD = 1,000,000), never floats.
+-- Every table that belongs to a tenant carries client_id with a foreign key,
+-- and every query the code runs has an index (named after the query).
+--
+-- The multi-step operations that must be atomic and cheap (admitting a
+-- generation, finishing one, reading one) are PL/pgSQL functions, so each is
+-- one round trip and one transaction, and no connection is held while a
+-- provider works.
+
+SET client_min_messages = warning;
+
+-- Tenants ---------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS clients (
+    id                  uuid PRIMARY KEY,
+    name                text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    status              text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended')),
+    -- Per-service price overrides in micro-dollars, e.g. {"banana": 40000};
+    -- a service missing here costs the configured default.
+    prices              jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(prices) = 'object'),
+    -- Prepaid balance; NULL for a postpaid tenant, who is never refused for money.
+    balance_micros      bigint CHECK (balance_micros >= 0),
+    requests_per_minute integer NOT NULL DEFAULT 60 CHECK (requests_per_minute BETWEEN 1 AND 1000000),
+    max_concurrent      integer NOT NULL DEFAULT 4 CHECK (max_concurrent BETWEEN 1 AND 10000),
+    webhook_url         text,
+    webhook_secret      text,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    updated_at          timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS clients_name_key ON clients (name);
+
+-- Every change to a tenant's money, prices or limits, with the reason given.
+CREATE TABLE IF NOT EXISTS client_ledger (
+    id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    client_id      uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    kind           text NOT NULL CHECK (kind IN ('credit', 'price', 'limits', 'status', 'webhook', 'create')),
+    amount_micros  bigint NOT NULL DEFAULT 0,
+    balance_after  bigint,
+    details        jsonb NOT NULL DEFAULT '{}',
+    reason         text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS client_ledger_by_client ON client_ledger (client_id, id);
+
+-- API keys --------------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS api_keys (
+    id           uuid PRIMARY KEY,
+    client_id    uuid REFERENCES clients (id) ON DELETE CASCADE,
+    kind         text NOT NULL CHECK (kind IN ('live', 'test', 'admin')),
+    name         text NOT NULL DEFAULT '',
+    -- SHA-256 of the whole key; the key itself is never stored.
+    digest       bytea NOT NULL CHECK (length(digest) = 32),
+    prefix       text NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    last_used_at timestamptz,
+    expires_at   timestamptz,
+    revoked_at   timestamptz,
+    CHECK ((kind = 'admin') = (client_id IS NULL))
+);
+
+CREATE UNIQUE INDEX IF NOT EXISTS api_keys_by_digest ON api_keys (digest);
+CREATE INDEX IF NOT EXISTS api_keys_by_client ON api_keys (client_id, created_at);
+
+-- Per-key request counters for the rate limit: one fixed one-minute window per
+-- key. UNLOGGED because losing them in a crash only forgives a minute.
+CREATE UNLOGGED TABLE IF NOT EXISTS rate_counters (
+    key_id       uuid PRIMARY KEY REFERENCES api_keys (id) ON DELETE CASCADE,
+    window_start timestamptz NOT NULL,
+    count        integer NOT NULL
+);
+
+-- Generations -----------------------------------------------------------------
+
+CREATE TABLE IF NOT EXISTS generations (
+    id                  uuid PRIMARY KEY, -- UUIDv7: sorts by creation time
+    client_id           uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    key_id              uuid NOT NULL REFERENCES api_keys (id) ON DELETE CASCADE,
+    status              text NOT NULL CHECK (status IN ('processing', 'succeeded', 'failed')),
+    mode                text NOT NULL CHECK (mode IN ('live', 'test')),
+    service             text NOT NULL,
+    provider            text NOT NULL,
+    model               text NOT NULL,
+    prompt              text NOT NULL,
+    width               integer NOT NULL,
+    height              integer NOT NULL,
+    duration_seconds    integer,
+    metadata            jsonb NOT NULL DEFAULT '{}',
+    idempotency_key     text,
+    -- price_micros is reserved while processing (live mode) and is what
+    -- success costs; cost_micros is what was billed: price on live success, else 0.
+    price_micros        bigint NOT NULL DEFAULT 0 CHECK (price_micros >= 0),
+    cost_micros         bigint NOT NULL DEFAULT 0 CHECK (cost_micros >= 0),
+    output_url          text,
+    output_content_type text,
+    output_width        integer,
+    output_height       integer,
+    output_bytes        bigint,
+    error_code          text,
+    error_message       text,
+    retry_after_ms      bigint,
+    -- The provider's long-running operation (video), polled by later requests.
+    operation           text,
+    -- Who may poll the operation now: a lease, so that two readers never
+    -- download, store or charge the same output twice.
+    poll_lease_until    timestamptz,
+    latency_ms          bigint,
+    created_at          timestamptz NOT NULL DEFAULT now(),
+    -- A processing generation past its deadline is failed by whoever reads it.
+    deadline            timestamptz NOT NULL,
+    completed_at        timestamptz,
+    CHECK ((status = 'processing') = (completed_at IS NULL))
+);
+
+-- GET /generations and the metrics' "recent": newest first per tenant.
+CREATE INDEX IF NOT EXISTS generations_by_client_created ON generations (client_id, created_at DESC, id DESC);
+-- Admission (in-flight count and reservations), expiry, and the cron sweep
+-- (oldest first) only ever look at the few generations still processing.
+CREATE INDEX IF NOT EXISTS generations_processing_by_client ON generations (client_id, deadline) INCLUDE (price_micros, mode)
+    WHERE status = 'processing';
+CREATE INDEX IF NOT EXISTS generations_processing_by_created ON generations (created_at)
+    WHERE status = 'processing';
+
+-- One usage record per billed generation, written in the transaction that marks
+-- it succeeded; the primary key makes a second charge impossible.
+CREATE TABLE IF NOT EXISTS usage_records (
+    generation_id uuid PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
+    client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    service       text NOT NULL,
+    amount_micros bigint NOT NULL CHECK (amount_micros >= 0),
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, created_at);
+
+-- Idempotency-Key claims, scoped to the tenant, valid for 24 hours.
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    key           text NOT NULL,
+    request_hash  bytea NOT NULL,
+    -- Deferred: the claim is taken before the generation row is inserted, in
+    -- the same transaction.
+    generation_id uuid NOT NULL REFERENCES generations (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, key)
+);
+
+CREATE INDEX IF NOT EXISTS idempotency_keys_by_created ON idempotency_keys (created_at);
+
+-- Output storage (the default; Vercel Blob in production) ----------------------
+
+CREATE TABLE IF NOT EXISTS assets (
+    token        text PRIMARY KEY, -- at least 128 random bits
+    content_type text NOT NULL,
+    data         bytea NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+-- Usage rollups for metrics ----------------------------------------------------
+--
+-- Written in the transaction that finalises a generation, keyed by the hour
+-- (and day) the generation was created, so metrics never scan generations.
+-- Latency is kept as a histogram with logarithmic buckets (see
+-- tryon_latency_bucket) for percentiles: one row per non-empty bucket.
+
+CREATE TABLE IF NOT EXISTS usage_hourly (
+    client_id      uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    hour           timestamptz NOT NULL,
+    service        text NOT NULL,
+    mode           text NOT NULL,
+    generations    bigint NOT NULL DEFAULT 0,
+    succeeded      bigint NOT NULL DEFAULT 0,
+    failed         bigint NOT NULL DEFAULT 0,
+    cost_micros    bigint NOT NULL DEFAULT 0,
+    latency_count  bigint NOT NULL DEFAULT 0,
+    latency_sum_ms bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, hour, service, mode)
+);
+
+CREATE TABLE IF NOT EXISTS usage_daily (
+    client_id      uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    day            date NOT NULL,
+    service        text NOT NULL,
+    mode           text NOT NULL,
+    generations    bigint NOT NULL DEFAULT 0,
+    succeeded      bigint NOT NULL DEFAULT 0,
+    failed         bigint NOT NULL DEFAULT 0,
+    cost_micros    bigint NOT NULL DEFAULT 0,
+    latency_count  bigint NOT NULL DEFAULT 0,
+    latency_sum_ms bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, day, service, mode)
+);
+
+-- The platform view reads every tenant by day.
+CREATE INDEX IF NOT EXISTS usage_daily_by_day ON usage_daily (day, mode) INCLUDE (client_id, service, generations, succeeded, failed, cost_micros);
+
+CREATE TABLE IF NOT EXISTS latency_hourly (
+    client_id uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    hour      timestamptz NOT NULL,
+    mode      text NOT NULL,
+    bucket    smallint NOT NULL,
+    count     bigint NOT NULL,
+    PRIMARY KEY (client_id, mode, hour, bucket)
+);
+
+CREATE TABLE IF NOT EXISTS latency_daily (
+    client_id uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    day       date NOT NULL,
+    mode      text NOT NULL,
+    bucket    smallint NOT NULL,
+    count     bigint NOT NULL,
+    PRIMARY KEY (client_id, mode, day, bucket)
+);
+
+CREATE INDEX IF NOT EXISTS latency_daily_by_day ON latency_daily (day, mode) INCLUDE (bucket, count);
+
+-- Webhooks ---------------------------------------------------------------------
+
+-- One delivery per finished generation for a tenant with a webhook URL. The
+-- id is the webhook-id header, the same on every retry.
+CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    id              uuid PRIMARY KEY,
+    client_id       uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    generation_id   uuid NOT NULL REFERENCES generations (id) ON DELETE CASCADE,
+    event           text NOT NULL,
+    url             text NOT NULL,
+    status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'failed')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL,
+    last_status     integer,
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    delivered_at    timestamptz,
+    UNIQUE (generation_id, event)
+);
+
+CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS webhook_deliveries_by_client ON webhook_deliveries (client_id, created_at);
+
+-- Functions --------------------------------------------------------------------
+
+-- tryon_latency_bucket maps a latency to its histogram bucket: bucket b holds
+-- latencies in [2^(b/8), 2^((b+1)/8)) milliseconds, so reporting a bucket's
+-- geometric middle is within ±4.4% of any latency in it. Bucket 0 holds
+-- everything under 1 ms.
+CREATE OR REPLACE FUNCTION tryon_latency_bucket(ms bigint) RETURNS smallint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN ms < 1 THEN 0
+                ELSE least(floor(ln(ms::float8) / ln(2::float8) * 8)::int, 32000)::smallint END
+$$;
+
+-- tryon_hit_rate counts one request against a key's per-minute window and
+-- returns the count so far in this window (this request included) and when
+-- the window ends. It touches api_keys.last_used_at only on the first request
+-- of a window, so a busy key costs no extra write per request.
+CREATE OR REPLACE FUNCTION tryon_hit_rate(p_key uuid, OUT used integer, OUT reset_at timestamptz)
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO rate_counters AS r (key_id, window_start, count)
+    VALUES (p_key, date_trunc('minute', now()), 1)
+    ON CONFLICT (key_id) DO UPDATE
+        SET count = CASE WHEN r.window_start = excluded.window_start THEN r.count + 1 ELSE 1 END,
+            window_start = excluded.window_start
+    RETURNING r.count, r.window_start + interval '1 minute' INTO used, reset_at;
+    IF used = 1 THEN
+        UPDATE api_keys SET last_used_at = now() WHERE id = p_key;
+    END IF;
+END
+$$;
+
+-- tryon_in_flight returns how many of a tenant's generations hold a
+-- concurrency slot and how much money they reserve. A generation past its
+-- deadline holds nothing, even before anyone marks it failed, so a slot or a
+-- reservation held by a killed process frees itself.
+CREATE OR REPLACE FUNCTION tryon_in_flight(p_client uuid, OUT slots integer, OUT reserved_micros bigint,
+                                           OUT next_free timestamptz)
+LANGUAGE sql STABLE AS $$
+    SELECT count(*)::integer,
+           coalesce(sum(price_micros) FILTER (WHERE mode = 'live'), 0)::bigint,
+           min(deadline)
+    FROM generations
+    WHERE client_id = p_client AND status = 'processing' AND deadline > now()
+$$;
+
+-- tryon_admit admits a generation in one transaction: it counts the request
+-- against the key's rate limit, locks the tenant (serialising its admissions,
+-- so limits hold under any concurrency), claims the Idempotency-Key, checks
+-- the concurrency limit and the prepaid balance, and inserts the generation
+-- as processing with its price reserved. Nothing is written when it refuses,
+-- except the rate counter.
+--
+-- outcome is one of: admitted, rate_limited, suspended, concurrency_limited,
+-- insufficient_credits, replay (the key's first generation, in generation_id),
+-- idempotency_mismatch.
+CREATE OR REPLACE FUNCTION tryon_admit(
+    p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
+    p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
+    p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
+    OUT outcome text, OUT rate_used integer, OUT rate_limit integer, OUT rate_reset timestamptz,
+    OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
+    OUT reserved_micros bigint, OUT retry_after_ms bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c         clients%ROWTYPE;
+    flight    record;
+    claimed   boolean := false;
+    prior     idempotency_keys%ROWTYPE;
+BEGIN
+    SELECT * INTO c FROM clients WHERE id = p_client FOR UPDATE;
+    IF NOT FOUND OR c.status <> 'active' THEN
+        outcome := 'suspended';
+        RETURN;
+    END IF;
+
+    rate_limit := c.requests_per_minute;
+    balance_micros := c.balance_micros;
+    -- A request that had to fetch its inputs was counted before fetching them.
+    IF p_count_rate THEN
+        SELECT h.used, h.reset_at INTO rate_used, rate_reset FROM tryon_hit_rate(p_key) h;
+    END IF;
+    IF rate_used > rate_limit THEN
+        outcome := 'rate_limited';
+        retry_after_ms := ceil(extract(epoch FROM rate_reset - now()) * 1000);
+        RETURN;
+    END IF;
+
+    IF p_idem_key IS NOT NULL THEN
+        -- A key older than 24 hours is free to be claimed again.
+        INSERT INTO idempotency_keys AS k (client_id, key, request_hash, generation_id)
+        VALUES (p_client, p_idem_key, p_idem_hash, p_id)
+        ON CONFLICT (client_id, key) DO UPDATE
+            SET request_hash = excluded.request_hash, generation_id = excluded.generation_id, created_at = now()
+            WHERE k.created_at < now() - interval '24 hours'
+        RETURNING true INTO claimed;
+        IF NOT coalesce(claimed, false) THEN
+            SELECT * INTO prior FROM idempotency_keys WHERE client_id = p_client AND key = p_idem_key;
+            generation_id := prior.generation_id;
+            outcome := CASE WHEN prior.request_hash = p_idem_hash THEN 'replay' ELSE 'idempotency_mismatch' END;
+            RETURN;
+        END IF;
+    END IF;
+
+    price_micros := CASE WHEN p_mode = 'live'
+                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+    SELECT * INTO flight FROM tryon_in_flight(p_client);
+    reserved_micros := flight.reserved_micros;
+    IF flight.slots >= c.max_concurrent THEN
+        outcome := 'concurrency_limited';
+        retry_after_ms := least(greatest(extract(epoch FROM flight.next_free - now()) * 1000, 1000), 10000);
+    ELSIF c.balance_micros IS NOT NULL AND c.balance_micros - flight.reserved_micros < price_micros THEN
+        outcome := 'insufficient_credits';
+    END IF;
+    IF outcome IS NOT NULL THEN
+        IF claimed THEN
+            -- A refused request leaves no idempotency record, so the tenant
+            -- may retry it with the same key once the limit allows.
+            DELETE FROM idempotency_keys WHERE client_id = p_client AND key = p_idem_key;
+        END IF;
+        RETURN;
+    END IF;
+
+    INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
+                             width, height, duration_seconds, metadata, idempotency_key, price_micros, deadline)
+    VALUES (p_id, p_client, p_key, 'processing', p_mode, p_service, p_provider, p_model, p_prompt,
+            p_width, p_height, p_duration, p_metadata, p_idem_key, price_micros,
+            now() + p_lifetime_ms * interval '1 millisecond');
+    reserved_micros := reserved_micros + price_micros;
+    generation_id := p_id;
+    outcome := 'admitted';
+END
+$$;
+
+-- tryon_record_rollups adds a finished generation to the metrics rollups.
+CREATE OR REPLACE FUNCTION tryon_record_rollups(g generations) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    ok     integer := (g.status = 'succeeded')::integer;
+    v_hour timestamptz := date_trunc('hour', g.created_at, 'UTC');
+    v_day  date := (g.created_at AT TIME ZONE 'UTC')::date;
+    b      smallint;
+BEGIN
+    INSERT INTO usage_hourly AS u (client_id, hour, service, mode, generations, succeeded, failed,
+                                   cost_micros, latency_count, latency_sum_ms)
+    VALUES (g.client_id, v_hour, g.service, g.mode, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
+    ON CONFLICT (client_id, hour, service, mode) DO UPDATE SET
+        generations = u.generations + 1, succeeded = u.succeeded + ok, failed = u.failed + 1 - ok,
+        cost_micros = u.cost_micros + g.cost_micros, latency_count = u.latency_count + ok,
+        latency_sum_ms = u.latency_sum_ms + ok * g.latency_ms;
+    INSERT INTO usage_daily AS u (client_id, day, service, mode, generations, succeeded, failed,
+                                  cost_micros, latency_count, latency_sum_ms)
+    VALUES (g.client_id, v_day, g.service, g.mode, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
+    ON CONFLICT (client_id, day, service, mode) DO UPDATE SET
+        generations = u.generations + 1, succeeded = u.succeeded + ok, failed = u.failed + 1 - ok,
+        cost_micros = u.cost_micros + g.cost_micros, latency_count = u.latency_count + ok,
+        latency_sum_ms = u.latency_sum_ms + ok * g.latency_ms;
+    -- Latency is measured on successes: the time a tenant waits for a result.
+    IF ok = 1 THEN
+        b := tryon_latency_bucket(g.latency_ms);
+        INSERT INTO latency_hourly AS l (client_id, hour, mode, bucket, count)
+        VALUES (g.client_id, v_hour, g.mode, b, 1)
+        ON CONFLICT (client_id, mode, hour, bucket) DO UPDATE SET count = l.count + 1;
+        INSERT INTO latency_daily AS l (client_id, day, mode, bucket, count)
+        VALUES (g.client_id, v_day, g.mode, b, 1)
+        ON CONFLICT (client_id, mode, day, bucket) DO UPDATE SET count = l.count + 1;
+    END IF;
+END
+$$;
+
+-- tryon_finish finalises a processing generation exactly once. Success needs
+-- the generation to be within its deadline (past it, its reservation no longer
+-- counts, so it is failed as timed out instead); on live success it writes the
+-- usage record and settles the prepaid balance in the same transaction. It
+-- also adds the generation to the rollups and, for a tenant with a webhook,
+-- queues the delivery. finished is false when the generation was already
+-- final (another request finished it first); the row is returned either way.
+CREATE OR REPLACE FUNCTION tryon_finish(
+    p_id uuid, p_succeeded boolean,
+    p_output_url text, p_output_content_type text, p_output_width integer, p_output_height integer,
+    p_output_bytes bigint, p_error_code text, p_error_message text, p_retry_after_ms bigint,
+    p_webhook_lease_ms bigint,
+    OUT finished boolean, OUT delivery_id uuid, OUT credits_remaining bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    g      generations%ROWTYPE;
+    hook   text;
+BEGIN
+    UPDATE generations SET
+        status = CASE WHEN p_succeeded AND deadline > now() THEN 'succeeded' ELSE 'failed' END,
+        output_url = CASE WHEN p_succeeded AND deadline > now() THEN p_output_url END,
+        output_content_type = CASE WHEN p_succeeded AND deadline > now() THEN p_output_content_type END,
+        output_width = CASE WHEN p_succeeded AND deadline > now() THEN p_output_width END,
+        output_height = CASE WHEN p_succeeded AND deadline > now() THEN p_output_height END,
+        output_bytes = CASE WHEN p_succeeded AND deadline > now() THEN p_output_bytes END,
+        error_code = CASE WHEN p_succeeded AND deadline > now() THEN NULL
+                          WHEN p_succeeded THEN 'generation_timeout' ELSE p_error_code END,
+        error_message = CASE WHEN p_succeeded AND deadline > now() THEN NULL
+                             WHEN p_succeeded THEN 'the generation did not finish within its time limit'
+                             ELSE p_error_message END,
+        retry_after_ms = CASE WHEN p_succeeded THEN NULL ELSE p_retry_after_ms END,
+        cost_micros = CASE WHEN p_succeeded AND deadline > now() AND mode = 'live' THEN price_micros ELSE 0 END,
+        latency_ms = floor(extract(epoch FROM clock_timestamp() - created_at) * 1000),
+        completed_at = clock_timestamp(),
+        poll_lease_until = NULL
+    WHERE id = p_id AND status = 'processing'
+    RETURNING * INTO g;
+    finished := FOUND;
+    IF NOT finished THEN
+        RETURN;
+    END IF;
+
+    IF g.cost_micros > 0 THEN
+        INSERT INTO usage_records (generation_id, client_id, service, amount_micros)
+        VALUES (g.id, g.client_id, g.service, g.cost_micros);
+        UPDATE clients SET balance_micros = balance_micros - g.cost_micros
+        WHERE id = g.client_id AND balance_micros IS NOT NULL;
+    END IF;
+    SELECT c.balance_micros - f.reserved_micros, c.webhook_url INTO credits_remaining, hook
+    FROM clients c, tryon_in_flight(g.client_id) f WHERE c.id = g.client_id;
+
+    PERFORM tryon_record_rollups(g);
+
+    IF hook IS NOT NULL THEN
+        -- The finishing request sends it at once; the lease keeps the cron
+        -- sweep away meanwhile, and takes over if that request dies.
+        INSERT INTO webhook_deliveries (id, client_id, generation_id, event, url, next_attempt_at)
+        VALUES (gen_random_uuid(), g.client_id, g.id, 'generation.' || g.status, hook,
+                now() + p_webhook_lease_ms * interval '1 millisecond')
+        RETURNING id INTO delivery_id;
+    END IF;
+END
+$$;
+
+-- tryon_expire fails the processing generations past their deadline: of one
+-- generation (p_id), of one tenant (p_client), or of everyone (both NULL),
+-- at most p_limit of them, oldest first. It returns the ids it finished.
+CREATE OR REPLACE FUNCTION tryon_expire(p_id uuid, p_client uuid, p_limit integer, p_webhook_lease_ms bigint)
+RETURNS TABLE (id uuid, delivery_id uuid)
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    f record;
+BEGIN
+    FOR r IN
+        SELECT g.id FROM generations g
+        WHERE g.status = 'processing' AND g.deadline <= now()
+          AND (p_id IS NULL OR g.id = p_id) AND (p_client IS NULL OR g.client_id = p_client)
+        ORDER BY g.created_at
+        LIMIT p_limit
+        FOR UPDATE SKIP LOCKED
+    LOOP
+        SELECT * INTO f FROM tryon_finish(r.id, false, NULL, NULL, NULL, NULL, NULL, 'generation_timeout',
+                                          'the generation did not finish within its time limit', NULL,
+                                          p_webhook_lease_ms);
+        IF f.finished THEN
+            id := r.id;
+            delivery_id := f.delivery_id;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END
+$$;
