@@ -18,7 +18,7 @@ type Request struct {
 	PersonImage     *string           `json:"person_image"`
 	GarmentImage    *string           `json:"garment_image"`
 	DurationSeconds *int              `json:"duration_seconds"`
-	Metadata        map[string]string `json:"metadata"`
+	Metadata        map[string]any    `json:"metadata"`
 }
 
 // Spec is a validated request with defaults applied.
@@ -117,8 +117,13 @@ func (r *Request) Validate() (Spec, error) {
 	if len(r.Metadata) > MaxMetadataPairs {
 		bad("metadata", "must have at most %d keys, got %d", MaxMetadataPairs, len(r.Metadata))
 	}
-	for k, v := range r.Metadata {
+	s.Metadata = make(map[string]string, len(r.Metadata))
+	for k, raw := range r.Metadata {
+		v, isString := raw.(string)
+		s.Metadata[k] = v
 		switch {
+		case !isString:
+			bad("metadata."+k, "must be a string")
 		case k == "":
 			bad("metadata", "keys must not be empty")
 		case utf8.RuneCountInString(k) > MaxMetadataKey:
@@ -128,10 +133,6 @@ func (r *Request) Validate() (Spec, error) {
 		case strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0):
 			bad("metadata."+k, "must not contain NUL characters")
 		}
-	}
-	s.Metadata = r.Metadata
-	if s.Metadata == nil {
-		s.Metadata = map[string]string{}
 	}
 
 	if len(details) > 0 {
