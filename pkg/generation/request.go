@@ -11,14 +11,14 @@ import (
 // Request is the body of POST /generate, as decoded. Pointers tell "absent"
 // from zero; Validate turns it into a Spec or lists every invalid field.
 type Request struct {
-	Prompt          *string           `json:"prompt"`
-	Service         *string           `json:"service"`
-	Width           *int              `json:"width"`
-	Height          *int              `json:"height"`
-	PersonImage     *string           `json:"person_image"`
-	GarmentImage    *string           `json:"garment_image"`
-	DurationSeconds *int              `json:"duration_seconds"`
-	Metadata        map[string]any    `json:"metadata"`
+	Prompt          *string        `json:"prompt"`
+	Service         *string        `json:"service"`
+	Width           *int           `json:"width"`
+	Height          *int           `json:"height"`
+	PersonImage     *string        `json:"person_image"`
+	GarmentImage    *string        `json:"garment_image"`
+	DurationSeconds *int           `json:"duration_seconds"`
+	Metadata        map[string]any `json:"metadata"`
 }
 
 // Spec is a validated request with defaults applied.
