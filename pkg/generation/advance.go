@@ -22,7 +22,7 @@ type ReadOptions struct {
 // The rate state is returned with every outcome, for the headers.
 func (r *Runner) Get(ctx context.Context, p *tryon.Principal, id uuid.UUID, opts ReadOptions) (*tryon.Generation, tryon.RateState, error) {
 	ctx = context.WithoutCancel(ctx)
-	budget := NewBudget(r.now(), r.Settings.ReadMaxDuration, r.Settings.Margin, opts.PlatformDeadline, 0)
+	budget := NewBudget(r.now(), r.Settings.ReadMaxDuration, r.Settings.Margin, opts.PlatformDeadline, -1)
 	rate := tryon.RateState{Limit: rateLimitOf(p)}
 	read, err := r.Store.ReadGeneration(ctx, p.Key.ID, p.ClientID(), id, budget.Lifetime(), r.Settings.WebhookLease)
 	if read != nil {
@@ -100,7 +100,7 @@ type SweepReport struct {
 // deliveries, within the cron function's budget.
 func (r *Runner) Sweep(ctx context.Context, opts ReadOptions) (SweepReport, error) {
 	ctx = context.WithoutCancel(ctx)
-	budget := NewBudget(r.now(), r.Settings.SweepMaxDuration, r.Settings.Margin, opts.PlatformDeadline, 0)
+	budget := NewBudget(r.now(), r.Settings.SweepMaxDuration, r.Settings.Margin, opts.PlatformDeadline, -1)
 	var rep SweepReport
 	for {
 		n, deliveries, err := r.Store.ExpireAll(ctx, 200, r.Settings.WebhookLease)

@@ -18,8 +18,8 @@ type Budget struct {
 	Wait time.Time
 }
 
-// NewBudget computes a request's budget. platformDeadline and wait are
-// ignored when zero.
+// NewBudget computes a request's budget. platformDeadline is ignored when
+// zero, and wait when negative (no Prefer: wait).
 func NewBudget(start time.Time, maxDuration, margin time.Duration, platformDeadline time.Time, wait time.Duration) Budget {
 	b := Budget{Start: start, Kill: start.Add(maxDuration)}
 	if !platformDeadline.IsZero() && platformDeadline.Before(b.Kill) {
@@ -30,7 +30,7 @@ func NewBudget(start time.Time, maxDuration, margin time.Duration, platformDeadl
 		b.Work = start
 	}
 	b.Wait = b.Work
-	if wait > 0 && start.Add(wait).Before(b.Wait) {
+	if wait >= 0 && start.Add(wait).Before(b.Wait) {
 		b.Wait = start.Add(wait)
 	}
 	return b

@@ -20,7 +20,7 @@ type Options struct {
 	// RequestHash identifies the request for idempotency: the SHA-256 of its
 	// canonical JSON.
 	RequestHash []byte
-	// Wait is the Prefer: wait the caller asked for (0 for none).
+	// Wait is the Prefer: wait the caller asked for; negative for none.
 	Wait time.Duration
 	// PlatformDeadline is the platform's own deadline for this invocation,
 	// when it sends one.

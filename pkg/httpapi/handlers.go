@@ -120,7 +120,7 @@ func idempotencyKey(r *http.Request) (*string, error) {
 }
 
 // preferWait reads "Prefer: wait=N" (RFC 7240); malformed preferences are
-// ignored, as the RFC asks.
+// ignored, as the RFC asks. Without one it returns -1.
 func preferWait(r *http.Request) (time.Duration, bool) {
 	for _, v := range r.Header.Values("Prefer") {
 		for _, pref := range strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ';' }) {
@@ -133,7 +133,7 @@ func preferWait(r *http.Request) (time.Duration, bool) {
 			}
 		}
 	}
-	return 0, false
+	return -1, false
 }
 
 // platformDeadline reads the platform's invocation deadline when it sends
