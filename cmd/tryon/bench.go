@@ -17,6 +17,3 @@ func runBench(ctx context.Context, e env, args []string) error {
 	}
 	return usageError{fmt.Sprintf("unknown benchmark %q", args[0])}
 }
-
-func benchGenerate(ctx context.Context, e env, args []string) error { return fmt.Errorf("not yet") }
-func benchMetrics(ctx context.Context, e env, args []string) error  { return fmt.Errorf("not yet") }

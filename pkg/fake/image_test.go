@@ -164,6 +164,11 @@ func TestImageWebPPlaceholder(t *testing.T) {
 	if a+b < person.Dx()*person.Dy()*3/4 || a == 0 || b == 0 {
 		t.Errorf("placeholder: %d and %d checker pixels, want about %d in two greys", a, b, person.Dx()*person.Dy())
 	}
+	// The placeholder has the person's portrait shape: beside it is background.
+	beside := color.RGBAModel.Convert(m.At(person.Min.X-2, person.Min.Y+person.Dy()/2))
+	if beside == lk.checkA || beside == lk.checkB {
+		t.Errorf("checker pixels left of %v: the placeholder lost the input's shape", person)
+	}
 }
 
 func TestFitKeepsAspect(t *testing.T) {
@@ -180,5 +185,47 @@ func TestFitKeepsAspect(t *testing.T) {
 		if got := fit(box, c.w, c.h); got != c.want {
 			t.Errorf("fit(%v, %d, %d) = %v, want %v", box, c.w, c.h, got, c.want)
 		}
+	}
+}
+
+// TestImageLabel reads the banner back pixel by pixel: the prompt's first
+// characters are there, in capitals, in the hand-made font.
+func TestImageLabel(t *testing.T) {
+	const w, h = 640, 480
+	req := imageRequest("ok 42 [fake:sleep=1ms]")
+	req.Width, req.Height = w, h
+	res, err := New(Options{}).Generate(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := decodePNG(t, res.Bytes)
+	l := layoutFor(w, h)
+	s := l.scale
+	lk := lookFor(sha256.Sum256([]byte("ok 42")))
+	for i, c := range []byte("OK 42") {
+		for gy, row := range glyphRows[c] {
+			for gx, dot := range row {
+				x, y := l.banner.Min.X+2*s+(i*cellW+gx)*s+s/2, l.banner.Min.Y+2*s+gy*s+s/2
+				got := color.RGBAModel.Convert(m.At(x, y))
+				want := lk.strip
+				if dot == '#' {
+					want = lk.ink
+				}
+				if got != want {
+					t.Fatalf("%q row %d column %d at (%d,%d): %v, want %v", c, gy, gx, x, y, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestLookVaries checks that prompts get colours of their own.
+func TestLookVaries(t *testing.T) {
+	seen := map[color.RGBA]bool{}
+	for i := range 50 {
+		seen[lookFor(sha256.Sum256(fmt.Appendf(nil, "prompt %d", i))).top] = true
+	}
+	if len(seen) < 40 {
+		t.Errorf("50 prompts share %d background colours", len(seen))
 	}
 }

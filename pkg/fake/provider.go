@@ -88,8 +88,7 @@ func (p *Provider) wait(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
-		<-t.C
-		return nil
+		return p.timeout(ctx.Err())
 	}
 }
 

@@ -86,7 +86,7 @@ func (sc *scene) picture(m *image.Paletted, p picture, box image.Rectangle) {
 	if r.Empty() {
 		return
 	}
-	blit(m, p.grid(min(r.Dx(), pw), min(r.Dy(), ph), sc.samples), r)
+	blit(m, p.grid(min(r.Dx(), pw), min(r.Dy(), ph), max(1, sc.samples)), r)
 }
 
 // identicon draws a 5×5 mirrored pattern from bits of the prompt's hash, so

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
 	"strings"
 	"testing"
 	"time"
@@ -286,6 +287,20 @@ func TestVideoPixels(t *testing.T) {
 	}
 	if got, want := at(decoded[0], garment.Min.X+garment.Dx()/2, garment.Min.Y+garment.Dy()/2), yuvOf(0, 0, 255); !near(got, want) {
 		t.Errorf("garment pixel YCbCr %v, want blue %v", got, want)
+	}
+	// The square moves: it is in its place in each frame, and gone from
+	// there a frame later.
+	lk := lookFor(op.seed())
+	square := yuvTable(lk.palette())[idxAccent2]
+	for i := range keyInterval {
+		r := squareAt(layoutFor(op.Width, op.Height), i)
+		c := r.Min.Add(image.Pt(r.Dx()/2, r.Dy()/2))
+		if got := at(decoded[i], c.X, c.Y); got != [3]int{int(square.y), int(square.cb), int(square.cr)} {
+			t.Errorf("frame %d: %v at the square's centre %v, want its colour", i, got, c)
+		}
+		if later := at(decoded[i+1], c.X, c.Y); later == [3]int{int(square.y), int(square.cb), int(square.cr)} {
+			t.Errorf("frame %d: the square is still at %v", i+1, c)
+		}
 	}
 }
 

@@ -159,7 +159,7 @@ func (s *Store) ChangeClient(ctx context.Context, id uuid.UUID, ch ClientChange)
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		c, err := scanClient(tx.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients c WHERE id = $1 FOR UPDATE`, id))
+		c, err := scanClient(tx.QueryRow(ctx, `SELECT `+clientColumns+` FROM clients c WHERE id = $1 FOR NO KEY UPDATE`, id))
 		if err != nil {
 			return err
 		}
