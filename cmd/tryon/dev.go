@@ -44,7 +44,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 		return err
 	}
 
-	base := "http://localhost:" + strconv.Itoa(*port)
+	base := "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	// Locally the fake provider serves every service and any browser page may
 	// call the API, unless the environment says otherwise.
 	defaults := map[string]string{
