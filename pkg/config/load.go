@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"text/tabwriter"
 
 	"github.com/kelseyhightower/envconfig"
 )
@@ -94,8 +95,13 @@ func Overlay(over map[string]string, base Lookup) Lookup {
 // Usage writes the table of settings, their defaults and descriptions.
 func Usage(w io.Writer) error {
 	var cfg Config
-	return envconfig.Usagef("", &cfg, w, "VARIABLE\tDEFAULT\tREQUIRED\tDESCRIPTION\n"+
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	err := envconfig.Usagef("", &cfg, tw, "VARIABLE\tDEFAULT\tREQUIRED\tDESCRIPTION\n"+
 		"{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_required .}}\t{{usage_description .}}\n{{end}}")
+	if err != nil {
+		return err
+	}
+	return tw.Flush()
 }
 
 // Names lists every setting's variable name, in declaration order.

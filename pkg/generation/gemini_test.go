@@ -2,6 +2,7 @@ package generation_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"image"
 	"image/color"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tryonhq/tryon/pkg/apptest"
+	"github.com/tryonhq/tryon/pkg/blob/blobfake"
 	"github.com/tryonhq/tryon/pkg/gemini/geminifake"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
@@ -185,5 +187,29 @@ func TestPlatformDeadlineHeaderShortensTheBudget(t *testing.T) {
 	r := env.Generate(shop.LiveKey, map[string]any{"prompt": "a belt " + geminifake.TokenHang}, "X-Vercel-Internal-Deadline", deadline)
 	if r.Status != 504 || time.Since(start) > 10*time.Second {
 		t.Fatalf("got %d after %s", r.Status, time.Since(start))
+	}
+}
+
+func TestOutputsGoToVercelBlobWhenConfigured(t *testing.T) {
+	store := blobfake.New(t)
+	env := apptest.New(t, apptest.Options{Settings: map[string]string{
+		"BLOB_READ_WRITE_TOKEN": store.Token, "VERCEL_BLOB_API_URL": store.URL}})
+	shop := env.Tenant(apptest.TenantOptions{})
+	g := env.Generate(shop.TestKey, map[string]any{"prompt": "a hat"}).Generation(t)
+	if g.Output == nil || !strings.HasPrefix(g.Output.URL, store.URL) {
+		t.Fatalf("output %+v is not in the Blob store at %s", g.Output, store.URL)
+	}
+	resp, err := http.Get(g.Output.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/png" {
+		t.Fatalf("blob URL: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var assets int
+	_ = env.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM assets`).Scan(&assets)
+	if assets != 0 {
+		t.Fatalf("%d assets in Postgres with Blob configured", assets)
 	}
 }
