@@ -1,12 +1,16 @@
 package app
 
 import (
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/config"
+	"github.com/tryonhq/tryon/pkg/wire"
 )
 
 var (
@@ -30,10 +34,14 @@ func Serve(function string, w http.ResponseWriter, r *http.Request) {
 	if instanceErr != nil {
 		// The operator reads the variable at fault in the function's log;
 		// the caller learns only that the deployment is broken.
-		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("configuration", "error", instanceErr.Error())
+		id := "req_" + uuid.NewString()
+		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("configuration", "error", instanceErr.Error(), "request_id", id)
+		body, _ := json.Marshal(map[string]any{"success": false, "error": "the service is misconfigured; see the function logs",
+			"code": "internal", "timestamp": wire.Time(time.Now()), "request_id": id})
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("X-Request-Id", id)
 		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write([]byte(`{"success":false,"error":"the service is misconfigured; see the function logs","code":"internal"}`))
+		_, _ = w.Write(body)
 		return
 	}
 	instance.Server.Function(function).ServeHTTP(w, r)
