@@ -352,3 +352,28 @@ func keyDigest(t *testing.T, key string) [32]byte {
 	}
 	return k
 }
+
+func TestEveryGenerateAnswerCarriesCreditsForPrepaidTenants(t *testing.T) {
+	balance := tryon.Micros(100_000)
+	env := apptest.New(t, apptest.Options{})
+	prepaid := env.Tenant(apptest.TenantOptions{BalanceMicros: &balance, RequestsPerMinute: 3})
+	postpaid := env.Tenant(apptest.TenantOptions{})
+	answers := []*apptest.Response{
+		env.Generate(prepaid.LiveKey, map[string]any{"prompt": "x"}),                                                                                        // 200
+		env.Generate(prepaid.LiveKey, map[string]any{"width": 1}),                                                                                           // 400
+		env.Generate(prepaid.LiveKey, `{"prompt":"x"}`, "Content-Type", "text/plain"),                                                                       // 415
+		env.Generate(prepaid.LiveKey, map[string]any{"prompt": "x"}),                                                                                        // 429 rate limited
+		env.Generate(prepaid.LiveKey, map[string]any{"prompt": "x", "person_image": "https://a.example/p.png", "garment_image": "https://a.example/g.png"}), // 429 at the precheck
+	}
+	for i, r := range answers {
+		if got := r.Header.Get("X-Credits-Remaining"); got != "60000" {
+			t.Errorf("answer %d (%d): X-Credits-Remaining %q, want 60000", i, r.Status, got)
+		}
+	}
+	if r := env.Generate(postpaid.LiveKey, map[string]any{"width": 1}); r.Header.Get("X-Credits-Remaining") != "" {
+		t.Errorf("a postpaid tenant got X-Credits-Remaining")
+	}
+	if st := answers[3].Status; st != 429 {
+		t.Fatalf("the fourth answer is %d, want 429", st)
+	}
+}

@@ -36,7 +36,9 @@ type Result struct {
 	Generation *tryon.Generation
 	Rate       tryon.RateState
 	// CreditsRemaining is the unreserved prepaid balance; nil for postpaid.
+	// CreditsKnown says whether admission ran and so filled it in.
 	CreditsRemaining *tryon.Micros
+	CreditsKnown     bool
 	// Replayed is true when an Idempotency-Key returned an earlier result.
 	Replayed bool
 	// Pending is true when a long job is still running: answer 202.
@@ -104,7 +106,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		res.Rate.Used, res.Rate.Reset = admitted.Rate.Used, admitted.Rate.Reset
 	}
 	res.Rate.Limit = admitted.Rate.Limit
-	res.CreditsRemaining = admitted.CreditsRemaining()
+	res.CreditsRemaining, res.CreditsKnown = admitted.CreditsRemaining(), true
 	switch admitted.Outcome {
 	case postgres.Admitted:
 	case postgres.RateLimited:

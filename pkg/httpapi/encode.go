@@ -76,22 +76,45 @@ func (s *Server) writeHead(w http.ResponseWriter, r *http.Request, status int) {
 	st := stateOf(r)
 	h := w.Header()
 	h.Set("X-Request-Id", st.id)
-	if st.principal != nil && st.rate == nil {
-		// Every authenticated request counts against its key's rate limit
-		// once; a handler that did not touch the database (a bad body, say)
-		// counts it here so the headers below are true.
-		if rate, err := s.store.HitRate(r.Context(), st.principal.Key.ID); err == nil {
-			rate.Limit = rateLimitOf(st.principal)
-			st.rate = &rate
-		}
-	}
+	s.completeAccounting(r, st)
 	if rt := st.rate; rt != nil {
 		h.Set("RateLimit-Policy", fmt.Sprintf(`"minute";q=%d;w=60`, rt.Limit))
 		h.Set("RateLimit", fmt.Sprintf(`"minute";r=%d;t=%d`, rt.Remaining(), max(0, int(math.Ceil(time.Until(rt.Reset).Seconds())))))
 	}
+	if c := st.credits; c != nil {
+		h.Set("X-Credits-Remaining", strconv.FormatInt(int64(*c), 10))
+	}
 	h.Set("Server-Timing", st.serverTiming())
 	st.status = status
 	w.WriteHeader(status)
+}
+
+// completeAccounting makes the headers of an authenticated answer true when
+// its handler ended before the database told it where the key stands: every
+// authenticated request counts once against its key's rate limit, and every
+// POST /generate answer to a prepaid tenant carries its credits.
+func (s *Server) completeAccounting(r *http.Request, st *requestState) {
+	p := st.principal
+	if p == nil {
+		return
+	}
+	wantCredits := st.route.Function == "generate" && !st.creditsKnown && p.Client != nil
+	switch {
+	case st.rate == nil:
+		rate, credits, err := s.store.HitRate(r.Context(), p.Key.ID)
+		if err != nil {
+			return
+		}
+		rate.Limit = rateLimitOf(p)
+		st.rate = &rate
+		if wantCredits {
+			st.credits, st.creditsKnown = credits, true
+		}
+	case wantCredits:
+		if c, err := s.store.Credits(r.Context(), p.Client.ID); err == nil {
+			st.credits, st.creditsKnown = c, true
+		}
+	}
 }
 
 func rateLimitOf(p *tryon.Principal) int {

@@ -59,9 +59,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	})
 	if res != nil {
 		st.rate = &res.Rate
-		if res.CreditsRemaining != nil {
-			w.Header().Set("X-Credits-Remaining", strconv.FormatInt(int64(*res.CreditsRemaining), 10))
-		}
+		st.credits, st.creditsKnown = res.CreditsRemaining, res.CreditsKnown
 		if res.Replayed {
 			w.Header().Set("Idempotent-Replayed", "true")
 		}

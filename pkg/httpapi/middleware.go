@@ -17,7 +17,7 @@ import (
 // by one: a "*" would not cover Authorization.
 const (
 	corsAllowHeaders  = "x-client-key, authorization, content-type, idempotency-key, prefer"
-	corsExposeHeaders = "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, Location, Idempotent-Replayed, X-Credits-Remaining, Server-Timing"
+	corsExposeHeaders = "X-Request-Id, RateLimit, RateLimit-Policy, Retry-After, Location, Idempotent-Replayed, X-Credits-Remaining, Server-Timing, Preference-Applied"
 )
 
 // serve wraps a route's handler with what every request gets: a request id

@@ -21,7 +21,11 @@ type requestState struct {
 	timings   *tryon.Timings
 	principal *tryon.Principal
 	rate      *tryon.RateState
-	status    int
+	// credits is the prepaid balance left (nil for postpaid), sent on POST
+	// /generate answers; creditsKnown says whether it was looked up.
+	credits      *tryon.Micros
+	creditsKnown bool
+	status       int
 	// cause is the real error behind an "internal error" answer, for the log.
 	cause error
 }
@@ -53,7 +57,11 @@ func (st *requestState) serverTiming() string {
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
 	parts := []string{"total;dur=" + ms(time.Since(st.start))}
 	if d, n := st.timings.DB(); n > 0 {
-		parts = append(parts, fmt.Sprintf("db;dur=%s;desc=\"%d round trips\"", ms(d), n))
+		unit := "round trips"
+		if n == 1 {
+			unit = "round trip"
+		}
+		parts = append(parts, fmt.Sprintf("db;dur=%s;desc=\"%d %s\"", ms(d), n, unit))
 	}
 	if d, n := st.timings.Upstream(); n > 0 {
 		parts = append(parts, "upstream;dur="+ms(d))

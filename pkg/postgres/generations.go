@@ -316,14 +316,44 @@ func scanDeliveries(res pgx.BatchResults, out *[]uuid.UUID) error {
 	return nil
 }
 
-// HitRate counts one request against a key's rate limit (for authenticated
-// routes that read nothing else from the database).
-func (s *Store) HitRate(ctx context.Context, keyID uuid.UUID) (tryon.RateState, error) {
+// HitRate counts one request against a key's rate limit, for authenticated
+// requests that end without any other database work (a bad body, say), and
+// returns the key's tenant's unreserved prepaid balance (nil for postpaid
+// tenants and admin keys) so that such answers can carry it too.
+func (s *Store) HitRate(ctx context.Context, keyID uuid.UUID) (tryon.RateState, *tryon.Micros, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	var r tryon.RateState
-	err := s.pool.QueryRow(ctx, `SELECT used, reset_at FROM tryon_hit_rate($1)`, keyID).Scan(&r.Used, &r.Reset)
-	return r, translate(err, "rate limit")
+	var credits *int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT h.used, h.reset_at,
+		       (SELECT c.balance_micros - f.reserved_micros
+		        FROM api_keys k JOIN clients c ON c.id = k.client_id, tryon_in_flight(c.id) f
+		        WHERE k.id = $1)
+		FROM tryon_hit_rate($1) h`, keyID).Scan(&r.Used, &r.Reset, &credits)
+	if err != nil {
+		return r, nil, translate(err, "rate limit")
+	}
+	if credits == nil {
+		return r, nil, nil
+	}
+	m := tryon.Micros(*credits)
+	return r, &m, nil
+}
+
+// Credits returns a tenant's unreserved prepaid balance, nil for postpaid.
+func (s *Store) Credits(ctx context.Context, clientID uuid.UUID) (*tryon.Micros, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	var credits *int64
+	err := s.pool.QueryRow(ctx, `
+		SELECT c.balance_micros - f.reserved_micros FROM clients c, tryon_in_flight(c.id) f WHERE c.id = $1`,
+		clientID).Scan(&credits)
+	if err != nil || credits == nil {
+		return nil, translate(err, "credits")
+	}
+	m := tryon.Micros(*credits)
+	return &m, nil
 }
 
 // ListFilter selects generations for GET /generations.
