@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+
+	"github.com/tryonhq/tryon/pkg/pgcluster"
 )
 
 func runBench(ctx context.Context, e env, args []string) error {
@@ -16,4 +18,25 @@ func runBench(ctx context.Context, e env, args []string) error {
 		return benchMetrics(ctx, e, args[1:])
 	}
 	return usageError{fmt.Sprintf("unknown benchmark %q", args[0])}
+}
+
+// benchDatabase returns the database a benchmark runs against, migrated:
+// DATABASE_URL, or a throwaway cluster started with the given extra server
+// settings (stopped by the returned function). where describes it for the
+// report.
+func benchDatabase(ctx context.Context, e env, settings ...string) (url, where string, stop func(), err error) {
+	url, where, stop = e.get("DATABASE_URL"), "DATABASE_URL", func() {}
+	if url == "" {
+		fmt.Fprintln(e.stderr, "starting a throwaway PostgreSQL…")
+		c, err := pgcluster.Start(ctx, pgcluster.Options{Settings: settings})
+		if err != nil {
+			return "", "", nil, err
+		}
+		url, where, stop = c.URL, "a throwaway pgcluster", c.Stop
+	}
+	if err := migrate(ctx, url); err != nil {
+		stop()
+		return "", "", nil, err
+	}
+	return url, where, stop, nil
 }

@@ -24,7 +24,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/app"
 	"github.com/tryonhq/tryon/pkg/config"
-	"github.com/tryonhq/tryon/pkg/pgcluster"
 	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
@@ -67,19 +66,11 @@ func benchGenerate(ctx context.Context, e env, args []string) error {
 	}
 	gets := max(1, int(math.Round(*getRatio*float64(*requests))))
 
-	dbURL, where := e.get("DATABASE_URL"), "DATABASE_URL"
-	if dbURL == "" {
-		fmt.Fprintln(e.stderr, "starting a throwaway PostgreSQL…")
-		c, err := pgcluster.Start(ctx, pgcluster.Options{})
-		if err != nil {
-			return err
-		}
-		defer c.Stop()
-		dbURL, where = c.URL, "a throwaway pgcluster"
-		if err := migrate(ctx, dbURL); err != nil {
-			return err
-		}
+	dbURL, where, stop, err := benchDatabase(ctx, e)
+	if err != nil {
+		return err
 	}
+	defer stop()
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -29,7 +29,7 @@ func (r *Runner) Get(ctx context.Context, p *tryon.Principal, id uuid.UUID, opts
 		rate.Used, rate.Reset = read.Rate.Used, read.Rate.Reset
 	}
 	if rate.Exceeded() {
-		return nil, rate, rateLimited(rate)
+		return nil, rate, rate.Error()
 	}
 	if err != nil {
 		return nil, rate, err

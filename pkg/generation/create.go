@@ -72,7 +72,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		}
 		res.Rate.Used, res.Rate.Reset = pre.Rate.Used, pre.Rate.Reset
 		if res.Rate.Exceeded() {
-			return res, rateLimited(res.Rate)
+			return res, res.Rate.Error()
 		}
 		if pre.PriorID != nil {
 			if !pre.SameRequest {
@@ -110,7 +110,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	switch admitted.Outcome {
 	case postgres.Admitted:
 	case postgres.RateLimited:
-		return res, rateLimited(res.Rate)
+		return res, res.Rate.Error()
 	case postgres.Suspended:
 		return res, errSuspended
 	case postgres.ConcurrencyLimited:
@@ -140,11 +140,6 @@ var (
 	errIdempotencyMismatch = tryon.Errorf(tryon.CodeIdempotencyMismatch, "this Idempotency-Key was used with a different request")
 	errInProgress          = tryon.Errorf(tryon.CodeIdempotencyInProgress, "a request with this Idempotency-Key is still being processed")
 )
-
-func rateLimited(rate tryon.RateState) error {
-	return &tryon.Error{Code: tryon.CodeRateLimited, RetryAfter: time.Until(rate.Reset),
-		Message: fmt.Sprintf("rate limit of %d requests per minute exceeded", rate.Limit)}
-}
 
 // replay answers a repeated Idempotency-Key with the first request's
 // generation: its result when it has one, 202 when it became a long job,

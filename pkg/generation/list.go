@@ -19,7 +19,7 @@ func (r *Runner) List(ctx context.Context, p *tryon.Principal, f postgres.ListFi
 	}
 	rate.Used, rate.Reset = read.Rate.Used, read.Rate.Reset
 	if rate.Exceeded() {
-		return postgres.Page{}, rate, rateLimited(rate)
+		return postgres.Page{}, rate, rate.Error()
 	}
 	r.Notifier.Deliver(ctx, read.Expired, baseURL)
 	return read.Value, rate, nil
