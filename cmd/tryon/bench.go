@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/tryonhq/tryon/pkg/pgcluster"
 )
@@ -39,4 +40,18 @@ func benchDatabase(ctx context.Context, e env, settings ...string) (url, where s
 		return "", "", nil, err
 	}
 	return url, where, stop, nil
+}
+
+// commandLine quotes args for a POSIX shell, so the printed command can be
+// pasted back.
+func commandLine(args []string) string {
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,") == "" {
+			quoted[i] = a
+		} else {
+			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(quoted, " ")
 }

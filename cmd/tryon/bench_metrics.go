@@ -152,7 +152,7 @@ func benchMetrics(ctx context.Context, e env, args []string) error {
 	if err := a.Store.Pool().QueryRow(ctx, "SHOW server_version").Scan(&version); err != nil {
 		return fmt.Errorf("read the server version: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "```\n$ %s\n```\n\n", metricsCommandLine(append([]string{"tryon", "bench", "metrics"}, args...)))
+	fmt.Fprintf(e.stdout, "```\n$ %s\n```\n\n", commandLine(append([]string{"tryon", "bench", "metrics"}, args...)))
 	fmt.Fprintf(e.stdout, "%s %s/%s, %d CPUs; PostgreSQL %s on %s. %d tenants, the first with a tenth of the "+
 		"generations, spread over the last 365 days; %d requests per cell after 20 warm-up ones, one at a time "+
 		"through the real HTTP handler on loopback; latency as the client sees it.\n\n",
@@ -278,18 +278,4 @@ func thousands(n int64) string {
 		s = s[:i] + "," + s[i:]
 	}
 	return s
-}
-
-// metricsCommandLine quotes args for a POSIX shell, so the printed command
-// can be pasted back.
-func metricsCommandLine(args []string) string {
-	quoted := make([]string, len(args))
-	for i, a := range args {
-		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,") == "" {
-			quoted[i] = a
-		} else {
-			quoted[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
-		}
-	}
-	return strings.Join(quoted, " ")
 }

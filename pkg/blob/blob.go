@@ -94,7 +94,7 @@ func New(cfg Config) (*Store, error) {
 		putURL:  strings.TrimRight(api, "/") + "/",
 		prefix:  prefix,
 		client:  client,
-		wait:    sleep,
+		wait:    tryon.Sleep,
 	}, nil
 }
 
@@ -125,16 +125,4 @@ func parseToken(token string) (storeID string, err error) {
 		}
 	}
 	return storeID, nil
-}
-
-// sleep waits d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -450,7 +450,7 @@ func TestPutContext(t *testing.T) {
 		// than try again.
 		s.wait = func(ctx context.Context, d time.Duration) error {
 			cancel()
-			return sleep(ctx, d)
+			return tryon.Sleep(ctx, d)
 		}
 		_, err := s.Put(ctx, "gen_1.png", "image/png", pngBytes)
 		if !errors.Is(err, context.Canceled) {

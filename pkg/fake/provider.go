@@ -79,17 +79,10 @@ func (p *Provider) wait(ctx context.Context, d time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return p.timeout(err)
 	}
-	if d <= 0 {
-		return nil
+	if err := tryon.Sleep(ctx, d); err != nil {
+		return p.timeout(err)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return p.timeout(ctx.Err())
-	}
+	return nil
 }
 
 // forced returns the failure that Options.Fail imposes on every call, if any.

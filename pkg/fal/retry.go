@@ -73,20 +73,8 @@ func (p *Provider) callWithRetry(ctx context.Context, endpoint string, body []by
 		p.log.Warn("fal call failed, retrying",
 			"endpoint", endpoint, "attempt", attempt, "kind", string(perr.Kind),
 			"status", perr.Status, "wait", wait)
-		if err := sleep(ctx, wait); err != nil {
+		if err := tryon.Sleep(ctx, wait); err != nil {
 			return nil, classifyTransport(ctx, err)
 		}
-	}
-}
-
-// sleep waits for d or until ctx is done, whichever comes first.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

@@ -62,12 +62,8 @@ func retry[T any](ctx context.Context, p *Provider, minAttempt time.Duration, ca
 		}
 		p.log.Warn("gemini: retrying a transient failure",
 			"kind", string(pe.Kind), "attempt", attempt, "wait", wait, "detail", pe.Detail)
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if tryon.Sleep(ctx, wait) != nil {
 			return res, err
-		case <-t.C:
 		}
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/tryonhq/tryon/pkg/media"
 	"github.com/tryonhq/tryon/pkg/tryon"
@@ -279,15 +278,11 @@ func (p *Provider) generateVideo(ctx context.Context, req tryon.ProviderRequest)
 	}
 	wait := p.pollInterval
 	for {
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if tryon.Sleep(ctx, wait) != nil {
 			pe := transportFailure(ctx, ctx.Err())
 			pe.Message = "the video was not ready in time"
 			pe.Detail = "operation " + op + " still running: " + pe.Detail
 			return nil, pe
-		case <-t.C:
 		}
 		res, err := p.Poll(ctx, op)
 		var pe *tryon.ProviderError

@@ -250,7 +250,7 @@ func (r *Runner) runLong(ctx context.Context, res *Result, id uuid.UUID, op tryo
 			return r.finish(ctx, res, id, r.failure(id, err, false), baseURL)
 		}
 		wait := min(r.Settings.PollInterval, time.Until(budget.Wait))
-		if wait <= 0 || !sleep(pctx, wait) {
+		if wait <= 0 || tryon.Sleep(pctx, wait) != nil {
 			break
 		}
 	}
@@ -270,17 +270,6 @@ func transient(err error) bool {
 		return pe.Retryable() || pe.Kind == tryon.FailTimeout
 	}
 	return errors.Is(err, context.DeadlineExceeded)
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // store copies a provider's output into storage.
