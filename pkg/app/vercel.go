@@ -30,6 +30,9 @@ func Serve(function string, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		instance, instanceErr = New(cfg, Options{})
+		if instanceErr == nil {
+			warnAboutDeployment(instance)
+		}
 	})
 	if instanceErr != nil {
 		// The operator reads the variable at fault in the function's log;
@@ -45,4 +48,15 @@ func Serve(function string, w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	instance.Server.Function(function).ServeHTTP(w, r)
+}
+
+// warnAboutDeployment logs what works locally but not on Vercel, once per
+// instance, so an operator sees it in the function logs.
+func warnAboutDeployment(a *App) {
+	if a.Config.StorageKind() == config.StoragePostgres && a.Config.ProviderVeo3 != config.ProviderFake {
+		a.Log.Warn("outputs are stored in Postgres: videos over Vercel's 4.5 MB response limit cannot be served; connect a Vercel Blob store (BLOB_READ_WRITE_TOKEN)")
+	}
+	if a.Config.CronSecret == "" {
+		a.Log.Warn("CRON_SECRET is not set: Vercel Cron cannot run the sweep, so long jobs finish only when clients poll them and failed webhooks are not retried")
+	}
 }

@@ -78,7 +78,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 			if !pre.SameRequest {
 				return res, errIdempotencyMismatch
 			}
-			return r.replay(ctx, res, *pre.PriorID)
+			return r.replay(ctx, res, *pre.PriorID, opts.BaseURL)
 		}
 		precounted = true
 	}
@@ -120,7 +120,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		return res, &tryon.Error{Code: tryon.CodeInsufficientCredits,
 			Message: fmt.Sprintf("the prepaid balance cannot cover this generation (price %s USD)", admitted.PriceMicros)}
 	case postgres.Replay:
-		return r.replay(ctx, res, admitted.GenerationID)
+		return r.replay(ctx, res, admitted.GenerationID, opts.BaseURL)
 	case postgres.IdempotencyMismatch:
 		return res, errIdempotencyMismatch
 	default:
@@ -144,16 +144,17 @@ var (
 // replay answers a repeated Idempotency-Key with the first request's
 // generation: its result when it has one, 202 when it became a long job,
 // 409 while the first request is still working on it.
-func (r *Runner) replay(ctx context.Context, res *Result, id uuid.UUID) (*Result, error) {
+func (r *Runner) replay(ctx context.Context, res *Result, id uuid.UUID, baseURL string) (*Result, error) {
 	g, err := r.Store.FindGeneration(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if g.Expired(r.now()) {
 		// The first request died; finish its record before showing it.
-		if f, err := r.Store.FinishGeneration(ctx, g.ID, timeoutCompletion(), r.Settings.WebhookLease); err == nil {
-			g = f.Generation
+		if _, err := r.finish(ctx, res, g.ID, timeoutCompletion(), baseURL); err != nil {
+			return nil, err
 		}
+		g = res.Generation
 	}
 	res.Generation, res.Replayed = g, true
 	if g.Status == tryon.StatusProcessing {
