@@ -71,12 +71,18 @@ CREATE TABLE IF NOT EXISTS api_keys (
 CREATE UNIQUE INDEX IF NOT EXISTS api_keys_by_digest ON api_keys (digest);
 CREATE INDEX IF NOT EXISTS api_keys_by_client ON api_keys (client_id, created_at);
 
--- Per-key request counters for the rate limit: one fixed one-minute window per
--- key. UNLOGGED because losing them in a crash only forgives a minute.
+-- Per-key rate limit state: the generic cell rate algorithm, one row per
+-- key. tat is the "theoretical arrival time": a key whose limit is N per
+-- minute may be at most a minute ahead of the clock, each request moving it
+-- a 1/N minute on. Unlike fixed clock-minute windows it never lets 2N
+-- requests through around a minute's turn, and its answers do not depend on
+-- where in the minute a burst falls. UNLOGGED because losing it in a crash
+-- only forgives a minute.
 CREATE UNLOGGED TABLE IF NOT EXISTS rate_counters (
-    key_id       uuid PRIMARY KEY REFERENCES api_keys (id) ON DELETE CASCADE,
-    window_start timestamptz NOT NULL,
-    count        integer NOT NULL
+    key_id     uuid PRIMARY KEY REFERENCES api_keys (id) ON DELETE CASCADE,
+    tat        timestamptz NOT NULL,
+    -- When api_keys.last_used_at was last written for this key.
+    touched_at timestamptz NOT NULL
 );
 
 -- Generations -----------------------------------------------------------------
@@ -286,24 +292,46 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE least(floor(ln(ms::float8) / ln(2::float8) * 8)::int, 32000)::smallint END
 $$;
 
--- tryon_hit_rate counts one request against a key's per-minute window and
--- returns the count so far in this window (this request included) and when
--- the window ends. It touches api_keys.last_used_at only on the first request
--- of a window, so a busy key costs no extra write per request.
-CREATE OR REPLACE FUNCTION tryon_hit_rate(p_key uuid, OUT used integer, OUT reset_at timestamptz)
+-- tryon_hit_rate counts one request against a key's limit of p_limit
+-- requests per minute (see rate_counters). A refused request costs nothing:
+-- it does not move the key's state. It returns whether the request is
+-- refused, how many more the key may make at once, when its full quota is
+-- back, and (when refused) how long until the next request is allowed. It
+-- writes api_keys.last_used_at at most once a minute per key, so a busy key
+-- costs no extra write per request.
+CREATE OR REPLACE FUNCTION tryon_hit_rate(p_key uuid, p_limit integer,
+    OUT limited boolean, OUT remaining integer, OUT reset_at timestamptz, OUT retry_after_ms bigint)
 LANGUAGE plpgsql AS $$
+DECLARE
+    -- Whole microseconds, so that N steps never add up to more than the
+    -- minute and exactly N requests fit in it.
+    period_us constant bigint := 60000000;
+    step_us   bigint := period_us / greatest(p_limit, 1);
+    ahead_us  bigint;
+    st        rate_counters%ROWTYPE;
 BEGIN
-    INSERT INTO rate_counters AS r (key_id, window_start, count)
-    VALUES (p_key, date_trunc('minute', now()), 1)
-    ON CONFLICT (key_id) DO UPDATE
-        SET count = CASE WHEN r.window_start = excluded.window_start THEN r.count + 1 ELSE 1 END,
-            window_start = excluded.window_start
-    RETURNING r.count, r.window_start + interval '1 minute' INTO used, reset_at;
-    IF used = 1 THEN
-        UPDATE api_keys SET last_used_at = now() WHERE id = p_key;
+    INSERT INTO rate_counters (key_id, tat, touched_at) VALUES (p_key, now(), now() - interval '1 minute')
+    ON CONFLICT (key_id) DO NOTHING;
+    SELECT * INTO st FROM rate_counters WHERE key_id = p_key FOR UPDATE;
+    ahead_us := greatest(0, floor(extract(epoch FROM st.tat - now()) * 1000000))::bigint;
+    limited := ahead_us > period_us - step_us;
+    IF limited THEN
+        retry_after_ms := ceil((ahead_us - (period_us - step_us)) / 1000.0);
+    ELSE
+        ahead_us := ahead_us + step_us;
+        UPDATE rate_counters
+        SET tat = now() + ahead_us * interval '1 microsecond',
+            touched_at = CASE WHEN touched_at <= now() - interval '1 minute' THEN now() ELSE touched_at END
+        WHERE key_id = p_key;
+        IF st.touched_at <= now() - interval '1 minute' THEN
+            UPDATE api_keys SET last_used_at = now() WHERE id = p_key;
+        END IF;
     END IF;
+    remaining := greatest(0, (period_us - ahead_us) / step_us);
+    reset_at := now() + ahead_us * interval '1 microsecond';
 END
 $$;
+
 
 -- tryon_in_flight returns how many of a tenant's generations hold a
 -- concurrency slot and how much money they reserve. A generation past its
@@ -333,7 +361,7 @@ CREATE OR REPLACE FUNCTION tryon_admit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
-    OUT outcome text, OUT rate_used integer, OUT rate_limit integer, OUT rate_reset timestamptz,
+    OUT outcome text, OUT rate_limited boolean, OUT rate_remaining integer, OUT rate_limit integer, OUT rate_reset timestamptz,
     OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
     OUT reserved_micros bigint, OUT retry_after_ms bigint)
 LANGUAGE plpgsql AS $$
@@ -357,12 +385,13 @@ BEGIN
     balance_micros := c.balance_micros;
     -- A request that had to fetch its inputs was counted before fetching them.
     IF p_count_rate THEN
-        SELECT h.used, h.reset_at INTO rate_used, rate_reset FROM tryon_hit_rate(p_key) h;
-    END IF;
-    IF rate_used > rate_limit THEN
-        outcome := 'rate_limited';
-        retry_after_ms := ceil(extract(epoch FROM rate_reset - now()) * 1000);
-        RETURN;
+        SELECT h.limited, h.remaining, h.reset_at, h.retry_after_ms
+        INTO rate_limited, rate_remaining, rate_reset, retry_after_ms
+        FROM tryon_hit_rate(p_key, c.requests_per_minute) h;
+        IF rate_limited THEN
+            outcome := 'rate_limited';
+            RETURN;
+        END IF;
     END IF;
 
     IF p_idem_key IS NOT NULL THEN

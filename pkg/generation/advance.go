@@ -23,10 +23,10 @@ type ReadOptions struct {
 func (r *Runner) Get(ctx context.Context, p *tryon.Principal, id uuid.UUID, opts ReadOptions) (*tryon.Generation, tryon.RateState, error) {
 	ctx = context.WithoutCancel(ctx)
 	budget := NewBudget(r.now(), r.Settings.ReadMaxDuration, r.Settings.Margin, opts.PlatformDeadline, -1)
-	rate := tryon.RateState{Limit: rateLimitOf(p)}
-	read, err := r.Store.ReadGeneration(ctx, p.Key.ID, p.ClientID(), id, budget.Lifetime(), r.Settings.WebhookLease)
+	rate := tryon.RateState{Limit: p.RequestsPerMinute()}
+	read, err := r.Store.ReadGeneration(ctx, p, id, budget.Lifetime(), r.Settings.WebhookLease)
 	if read != nil {
-		rate.Used, rate.Reset = read.Rate.Used, read.Rate.Reset
+		rate = read.Rate
 	}
 	if rate.Exceeded() {
 		return nil, rate, rate.Error()
@@ -40,13 +40,6 @@ func (r *Runner) Get(ctx context.Context, p *tryon.Principal, id uuid.UUID, opts
 		g = r.advance(ctx, g, budget, opts.BaseURL)
 	}
 	return g, rate, nil
-}
-
-func rateLimitOf(p *tryon.Principal) int {
-	if p.Client == nil {
-		return tryon.AdminRequestsPerMinute
-	}
-	return p.Client.RequestsPerMinute
 }
 
 // advance polls a long job whose poll lease the caller holds, and finishes

@@ -66,11 +66,11 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	// Idempotency-Key first.
 	precounted := false
 	if isRemote(spec.PersonImage) || isRemote(spec.GarmentImage) {
-		pre, err := r.Store.PrecheckAdmission(ctx, p.Key.ID, p.Client.ID, opts.IdempotencyKey, opts.RequestHash)
+		pre, err := r.Store.PrecheckAdmission(ctx, p, opts.IdempotencyKey, opts.RequestHash)
 		if err != nil {
 			return nil, err
 		}
-		res.Rate.Used, res.Rate.Reset = pre.Rate.Used, pre.Rate.Reset
+		res.Rate = pre.Rate
 		if res.Rate.Exceeded() {
 			return res, res.Rate.Error()
 		}
@@ -103,9 +103,8 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		return nil, err
 	}
 	if !precounted {
-		res.Rate.Used, res.Rate.Reset = admitted.Rate.Used, admitted.Rate.Reset
+		res.Rate = admitted.Rate
 	}
-	res.Rate.Limit = admitted.Rate.Limit
 	res.CreditsRemaining, res.CreditsKnown = admitted.CreditsRemaining(), true
 	switch admitted.Outcome {
 	case postgres.Admitted:

@@ -12,12 +12,11 @@ import (
 // stuck in processing.
 func (r *Runner) List(ctx context.Context, p *tryon.Principal, f postgres.ListFilter, baseURL string) (postgres.Page, tryon.RateState, error) {
 	ctx = context.WithoutCancel(ctx)
-	rate := tryon.RateState{Limit: rateLimitOf(p)}
-	read, err := r.Store.ListGenerations(ctx, p.Key.ID, p.ClientID(), f, r.Settings.WebhookLease)
+	read, err := r.Store.ListGenerations(ctx, p, f, r.Settings.WebhookLease)
 	if err != nil {
-		return postgres.Page{}, rate, err
+		return postgres.Page{}, tryon.RateState{Limit: p.RequestsPerMinute()}, err
 	}
-	rate.Used, rate.Reset = read.Rate.Used, read.Rate.Reset
+	rate := read.Rate
 	if rate.Exceeded() {
 		return postgres.Page{}, rate, rate.Error()
 	}

@@ -79,7 +79,7 @@ func (s *Server) writeHead(w http.ResponseWriter, r *http.Request, status int) {
 	s.completeAccounting(r, st)
 	if rt := st.rate; rt != nil {
 		h.Set("RateLimit-Policy", fmt.Sprintf(`"minute";q=%d;w=60`, rt.Limit))
-		h.Set("RateLimit", fmt.Sprintf(`"minute";r=%d;t=%d`, rt.Remaining(), max(0, int(math.Ceil(time.Until(rt.Reset).Seconds())))))
+		h.Set("RateLimit", fmt.Sprintf(`"minute";r=%d;t=%d`, rt.Remaining, max(0, int(math.Ceil(time.Until(rt.Reset).Seconds())))))
 	}
 	if c := st.credits; c != nil {
 		h.Set("X-Credits-Remaining", strconv.FormatInt(int64(*c), 10))
@@ -101,11 +101,10 @@ func (s *Server) completeAccounting(r *http.Request, st *requestState) {
 	wantCredits := st.route.Function == "generate" && !st.creditsKnown && p.Client != nil
 	switch {
 	case st.rate == nil:
-		rate, credits, err := s.store.HitRate(r.Context(), p.Key.ID)
+		rate, credits, err := s.store.HitRate(r.Context(), p)
 		if err != nil {
 			return
 		}
-		rate.Limit = rateLimitOf(p)
 		st.rate = &rate
 		if wantCredits {
 			st.credits, st.creditsKnown = credits, true
@@ -115,11 +114,4 @@ func (s *Server) completeAccounting(r *http.Request, st *requestState) {
 			st.credits, st.creditsKnown = c, true
 		}
 	}
-}
-
-func rateLimitOf(p *tryon.Principal) int {
-	if p.Client == nil {
-		return tryon.AdminRequestsPerMinute
-	}
-	return p.Client.RequestsPerMinute
 }

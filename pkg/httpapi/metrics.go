@@ -41,10 +41,9 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, clientID u
 	}
 	// As for every read, a client hanging up does not cancel it: the
 	// request still counts against the key's rate limit.
-	read, err := s.store.ReadMetrics(context.WithoutCancel(r.Context()), st.principal.Key.ID, clientID, win)
+	read, err := s.store.ReadMetrics(context.WithoutCancel(r.Context()), st.principal, clientID, win)
 	if read != nil {
 		rate := read.Rate
-		rate.Limit = rateLimitOf(st.principal)
 		st.rate = &rate
 		if rate.Exceeded() {
 			s.writeError(w, r, rate.Error(), nil)

@@ -125,7 +125,8 @@ func (s *Store) Admit(ctx context.Context, a Admission) (*AdmitResult, error) {
 	var outcome string
 	var genID *uuid.UUID
 	var price, balance, reserved, retryMS *int64
-	var used, limit *int
+	var limited *bool
+	var remaining, limit *int
 	var reset *time.Time
 	meta := a.Metadata
 	if meta == nil {
@@ -136,17 +137,17 @@ func (s *Store) Admit(ctx context.Context, a Admission) (*AdmitResult, error) {
 		duration = &a.DurationSecs
 	}
 	err := s.pool.QueryRow(ctx, `
-		SELECT outcome, rate_used, rate_limit, rate_reset, generation_id, price_micros, balance_micros,
-		       reserved_micros, retry_after_ms
+		SELECT outcome, rate_limited, rate_remaining, rate_limit, rate_reset, generation_id, price_micros,
+		       balance_micros, reserved_micros, retry_after_ms
 		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 		a.KeyID, a.ClientID, a.ID, a.Mode, a.Service, a.Provider, a.Model, a.Prompt, a.Width, a.Height,
 		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds(), !a.Precounted,
-	).Scan(&outcome, &used, &limit, &reset, &genID, &price, &balance, &reserved, &retryMS)
+	).Scan(&outcome, &limited, &remaining, &limit, &reset, &genID, &price, &balance, &reserved, &retryMS)
 	if err != nil {
 		return nil, translate(err, "admit generation")
 	}
 	r.Outcome = Outcome(outcome)
-	r.Rate = tryon.RateState{Limit: deref(limit), Used: deref(used), Reset: deref(reset)}
+	r.Rate = tryon.RateState{Limit: deref(limit), Limited: deref(limited), Remaining: deref(remaining), Reset: deref(reset)}
 	r.GenerationID = deref(genID)
 	r.PriceMicros = tryon.Micros(deref(price))
 	if balance != nil {
@@ -155,6 +156,9 @@ func (s *Store) Admit(ctx context.Context, a Admission) (*AdmitResult, error) {
 	}
 	r.ReservedMicros = tryon.Micros(deref(reserved))
 	r.RetryAfter = time.Duration(deref(retryMS)) * time.Millisecond
+	if r.Rate.Limited {
+		r.Rate.RetryAfter = r.RetryAfter
+	}
 	return &r, nil
 }
 
@@ -248,15 +252,15 @@ type Read[T any] struct {
 // generation if it is past its deadline, takes its poll lease when it is a
 // long-running job due for a poll (pollLease > 0), and returns it: all in one
 // round trip. clientID scopes the read to a tenant; uuid.Nil (admin) reads any.
-func (s *Store) ReadGeneration(ctx context.Context, keyID, clientID, id uuid.UUID, pollLease, webhookLease time.Duration) (*Read[*tryon.Generation], error) {
+func (s *Store) ReadGeneration(ctx context.Context, p *tryon.Principal, id uuid.UUID, pollLease, webhookLease time.Duration) (*Read[*tryon.Generation], error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	scope := &clientID
-	if clientID == uuid.Nil {
-		scope = nil
+	var scope *uuid.UUID
+	if p.Client != nil {
+		scope = &p.Client.ID
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT used, reset_at FROM tryon_hit_rate($1)`, keyID)
+	queueRate(b, p)
 	b.Queue(`SELECT delivery_id FROM tryon_expire($1, $2, 1, $3)`, id, scope, webhookLease.Milliseconds())
 	b.Queue(`UPDATE generations SET poll_lease_until = now() + $3 * interval '1 millisecond'
 		WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2) AND $3 > 0 AND status = 'processing'
@@ -265,8 +269,8 @@ func (s *Store) ReadGeneration(ctx context.Context, keyID, clientID, id uuid.UUI
 	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1 AND ($2::uuid IS NULL OR g.client_id = $2)`, id, scope)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
-	r := &Read[*tryon.Generation]{}
-	if err := s.scanRate(res, &r.Rate); err != nil {
+	r := &Read[*tryon.Generation]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
+	if err := scanRate(res.QueryRow(), &r.Rate); err != nil {
 		return nil, err
 	}
 	if err := scanDeliveries(res, &r.Expired); err != nil {
@@ -289,10 +293,21 @@ func (s *Store) ReadGeneration(ctx context.Context, keyID, clientID, id uuid.UUI
 	return r, nil
 }
 
-func (s *Store) scanRate(res pgx.BatchResults, rate *tryon.RateState) error {
-	if err := res.QueryRow().Scan(&rate.Used, &rate.Reset); err != nil {
+// rateColumns are tryon_hit_rate's results, in scanRate's order.
+const rateColumns = `limited, remaining, reset_at, coalesce(retry_after_ms, 0)`
+
+// queueRate counts the request against the caller's rate limit as the
+// first statement of a batch, so the limit costs no round trip of its own.
+func queueRate(b *pgx.Batch, p *tryon.Principal) {
+	b.Queue(`SELECT `+rateColumns+` FROM tryon_hit_rate($1, $2)`, p.Key.ID, p.RequestsPerMinute())
+}
+
+func scanRate(row pgx.Row, rate *tryon.RateState) error {
+	var retryMS int64
+	if err := row.Scan(&rate.Limited, &rate.Remaining, &rate.Reset, &retryMS); err != nil {
 		return translate(err, "rate limit")
 	}
+	rate.RetryAfter = time.Duration(retryMS) * time.Millisecond
 	return nil
 }
 
@@ -320,20 +335,22 @@ func scanDeliveries(res pgx.BatchResults, out *[]uuid.UUID) error {
 // requests that end without any other database work (a bad body, say), and
 // returns the key's tenant's unreserved prepaid balance (nil for postpaid
 // tenants and admin keys) so that such answers can carry it too.
-func (s *Store) HitRate(ctx context.Context, keyID uuid.UUID) (tryon.RateState, *tryon.Micros, error) {
+func (s *Store) HitRate(ctx context.Context, p *tryon.Principal) (tryon.RateState, *tryon.Micros, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	var r tryon.RateState
+	r := tryon.RateState{Limit: p.RequestsPerMinute()}
 	var credits *int64
+	var retryMS int64
 	err := s.pool.QueryRow(ctx, `
-		SELECT h.used, h.reset_at,
+		SELECT `+rateColumns+`,
 		       (SELECT c.balance_micros - f.reserved_micros
 		        FROM api_keys k JOIN clients c ON c.id = k.client_id, tryon_in_flight(c.id) f
 		        WHERE k.id = $1)
-		FROM tryon_hit_rate($1) h`, keyID).Scan(&r.Used, &r.Reset, &credits)
+		FROM tryon_hit_rate($1, $2)`, p.Key.ID, p.RequestsPerMinute()).Scan(&r.Limited, &r.Remaining, &r.Reset, &retryMS, &credits)
 	if err != nil {
 		return r, nil, translate(err, "rate limit")
 	}
+	r.RetryAfter = time.Duration(retryMS) * time.Millisecond
 	if credits == nil {
 		return r, nil, nil
 	}
@@ -407,7 +424,7 @@ type Page struct {
 // ListGenerations counts the request against the rate limit, fails the
 // tenant's generations past their deadline, and returns a page, in one round
 // trip.
-func (s *Store) ListGenerations(ctx context.Context, keyID, clientID uuid.UUID, f ListFilter, webhookLease time.Duration) (*Read[Page], error) {
+func (s *Store) ListGenerations(ctx context.Context, p *tryon.Principal, f ListFilter, webhookLease time.Duration) (*Read[Page], error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	var cursorAt *time.Time
@@ -415,8 +432,9 @@ func (s *Store) ListGenerations(ctx context.Context, keyID, clientID uuid.UUID, 
 	if f.Cursor != nil {
 		cursorAt, cursorID = &f.Cursor.CreatedAt, &f.Cursor.ID
 	}
+	clientID := p.ClientID()
 	b := &pgx.Batch{}
-	b.Queue(`SELECT used, reset_at FROM tryon_hit_rate($1)`, keyID)
+	queueRate(b, p)
 	b.Queue(`SELECT delivery_id FROM tryon_expire(NULL, $1, 100, $2)`, clientID, webhookLease.Milliseconds())
 	b.Queue(`SELECT `+generationColumns+` FROM generations g
 		WHERE g.client_id = $1
@@ -426,8 +444,8 @@ func (s *Store) ListGenerations(ctx context.Context, keyID, clientID uuid.UUID, 
 		LIMIT $7`, clientID, cursorAt, cursorID, string(f.Status), string(f.Service), string(f.Mode), f.Limit+1)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
-	r := &Read[Page]{}
-	if err := s.scanRate(res, &r.Rate); err != nil {
+	r := &Read[Page]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
+	if err := scanRate(res.QueryRow(), &r.Rate); err != nil {
 		return nil, err
 	}
 	if err := scanDeliveries(res, &r.Expired); err != nil {
@@ -532,17 +550,17 @@ type Precheck struct {
 // its Idempotency-Key, in one round trip. Requests whose input images must be
 // fetched run it first, so that a rate-limited request or a replay costs no
 // fetch; Admit must then be told not to count the request again.
-func (s *Store) PrecheckAdmission(ctx context.Context, keyID, clientID uuid.UUID, idemKey *string, hash []byte) (*Precheck, error) {
+func (s *Store) PrecheckAdmission(ctx context.Context, caller *tryon.Principal, idemKey *string, hash []byte) (*Precheck, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	b := &pgx.Batch{}
-	b.Queue(`SELECT used, reset_at FROM tryon_hit_rate($1)`, keyID)
+	queueRate(b, caller)
 	b.Queue(`SELECT generation_id, request_hash = $3 FROM idempotency_keys
-		WHERE client_id = $1 AND key = $2 AND created_at >= now() - interval '24 hours'`, clientID, idemKey, hash)
+		WHERE client_id = $1 AND key = $2 AND created_at >= now() - interval '24 hours'`, caller.ClientID(), idemKey, hash)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
-	var p Precheck
-	if err := s.scanRate(res, &p.Rate); err != nil {
+	p := Precheck{Rate: tryon.RateState{Limit: caller.RequestsPerMinute()}}
+	if err := scanRate(res.QueryRow(), &p.Rate); err != nil {
 		return nil, err
 	}
 	var id uuid.UUID

@@ -25,18 +25,18 @@ const RecentLimit = 10
 // tenant's history, so its cost follows the window's length, not the number
 // of generations. An unknown tenant is tryon.ErrNotFound, returned with the
 // read so that the caller still has the rate state.
-func (s *Store) ReadMetrics(ctx context.Context, keyID, clientID uuid.UUID, w metrics.Window) (*Read[*metrics.Snapshot], error) {
+func (s *Store) ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uuid.UUID, w metrics.Window) (*Read[*metrics.Snapshot], error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	b := &pgx.Batch{}
-	for _, st := range metricsStatements(keyID, clientID, w) {
+	for _, st := range metricsStatements(p, clientID, w) {
 		b.Queue(st.sql, st.args...)
 	}
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
 
-	r := &Read[*metrics.Snapshot]{}
-	if err := s.scanRate(res, &r.Rate); err != nil {
+	r := &Read[*metrics.Snapshot]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
+	if err := scanRate(res.QueryRow(), &r.Rate); err != nil {
 		return nil, err
 	}
 	snap := metrics.NewSnapshot(w)
@@ -88,7 +88,7 @@ type statement struct {
 // metricsStatements are the queries of one metrics read, in the order
 // ReadMetrics scans them: the rate limit, the tenant (or every tenant), the
 // counters, the latency histogram and the newest generations.
-func metricsStatements(keyID, clientID uuid.UUID, w metrics.Window) []statement {
+func metricsStatements(p *tryon.Principal, clientID uuid.UUID, w metrics.Window) []statement {
 	platform := clientID == uuid.Nil
 	// The series needs the bucket's own rollups; the histogram reads the
 	// daily ones whenever the window allows it, as they have 24 times fewer
@@ -100,7 +100,7 @@ func metricsStatements(keyID, clientID uuid.UUID, w metrics.Window) []statement 
 	if w.DayAligned() {
 		latency = dailyRollups
 	}
-	rate := statement{"rate limit", `SELECT used, reset_at FROM tryon_hit_rate($1)`, []any{keyID}}
+	rate := statement{"rate limit", `SELECT ` + rateColumns + ` FROM tryon_hit_rate($1, $2)`, []any{p.Key.ID, p.RequestsPerMinute()}}
 	if platform {
 		return []statement{
 			rate,

@@ -27,7 +27,7 @@ func BenchmarkReadMetrics(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			w := window(b, bc.query, now)
 			for b.Loop() {
-				if _, err := s.ReadMetrics(ctx, tenants[0].KeyID, bc.client, w); err != nil {
+				if _, err := s.ReadMetrics(ctx, tenants[0].Principal(), bc.client, w); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -127,7 +127,7 @@ func TestSeededRollupsAgreeWithGenerations(t *testing.T) {
 	}
 
 	w := window(t, "from="+now.AddDate(0, 0, -90).Format(time.DateOnly), now)
-	read, err := s.ReadMetrics(ctx, tenants[0].KeyID, tenants[0].ClientID, w)
+	read, err := s.ReadMetrics(ctx, tenants[0].Principal(), tenants[0].ClientID, w)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestMetricsQueriesUseIndexes(t *testing.T) {
 	explain := func(t *testing.T, clientID uuid.UUID, w metrics.Window) map[string][]string {
 		t.Helper()
 		out := map[string][]string{}
-		for _, q := range postgres.MetricsQueries(tenants[0].KeyID, clientID, w) {
+		for _, q := range postgres.MetricsQueries(tenants[0].Principal(), clientID, w) {
 			var raw []byte
 			if err := s.Pool().QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+q.SQL, q.Args...).Scan(&raw); err != nil {
 				t.Fatalf("%s: %v", q.Name, err)
@@ -281,7 +281,7 @@ func TestMetricsQueriesUseIndexes(t *testing.T) {
 		}()
 		w := window(t, "", now)
 		var all []string
-		for _, q := range postgres.MetricsQueries(tenants[0].KeyID, tenants[0].ClientID, w) {
+		for _, q := range postgres.MetricsQueries(tenants[0].Principal(), tenants[0].ClientID, w) {
 			var raw []byte
 			if err := conn.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+q.SQL, q.Args...).Scan(&raw); err != nil {
 				t.Fatal(err)

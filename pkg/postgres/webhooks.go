@@ -119,6 +119,6 @@ func (s *Store) PurgeExpired(ctx context.Context) error {
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'`)
-	b.Queue(`DELETE FROM rate_counters WHERE window_start < now() - interval '1 hour'`)
+	b.Queue(`DELETE FROM rate_counters WHERE tat < now() - interval '1 hour'`)
 	return translate(s.pool.SendBatch(ctx, b).Close(), "purge")
 }

@@ -90,3 +90,12 @@ func (p *Principal) ClientID() uuid.UUID {
 	}
 	return p.Client.ID
 }
+
+// RequestsPerMinute is the caller's rate limit: its tenant's, or the fixed
+// limit of operator keys.
+func (p *Principal) RequestsPerMinute() int {
+	if p.Client == nil {
+		return AdminRequestsPerMinute
+	}
+	return p.Client.RequestsPerMinute
+}

@@ -9,23 +9,24 @@ import (
 // tenant to carry one.
 const AdminRequestsPerMinute = 600
 
-// RateState is where a key stands in its current one-minute rate window.
+// RateState is where a key stands against its rate limit after a request.
 type RateState struct {
 	Limit int
-	// Used counts the requests in this window, the current one included.
-	Used  int
+	// Limited is true when this request was refused.
+	Limited bool
+	// Remaining is how many more requests the key may make right now.
+	Remaining int
+	// Reset is when the key's full quota is back.
 	Reset time.Time
+	// RetryAfter is, for a refused request, how long until the next one is allowed.
+	RetryAfter time.Duration
 }
 
-// Exceeded reports whether the current request is over the limit.
-func (r RateState) Exceeded() bool { return r.Limit > 0 && r.Used > r.Limit }
+// Exceeded reports whether the request was over the limit.
+func (r RateState) Exceeded() bool { return r.Limited }
 
-// Remaining is how many more requests the window allows.
-func (r RateState) Remaining() int { return max(r.Limit-r.Used, 0) }
-
-// Error is the 429 of a request over the limit, with the seconds to the
-// next window as its Retry-After.
+// Error is the 429 of a request over the limit.
 func (r RateState) Error() *Error {
-	return &Error{Code: CodeRateLimited, RetryAfter: time.Until(r.Reset),
+	return &Error{Code: CodeRateLimited, RetryAfter: r.RetryAfter,
 		Message: fmt.Sprintf("rate limit of %d requests per minute exceeded", r.Limit)}
 }
