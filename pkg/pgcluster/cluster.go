@@ -38,12 +38,15 @@ var ErrNoPostgres = errors.New(InstallHint)
 // Cluster is a running throwaway PostgreSQL server.
 type Cluster struct {
 	// URL connects as the superuser to the "postgres" database.
-	URL  string
-	Port int
-	dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	log  *bytes.Buffer
+	URL   string
+	Port  int
+	dir   string
+	bin   string
+	args  []string
+	owner *account
+	cmd   *exec.Cmd
+	done  chan struct{}
+	log   *bytes.Buffer
 }
 
 // Options tune Start; the zero value is fine.
@@ -99,7 +102,7 @@ func Start(ctx context.Context, opts Options) (*Cluster, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgcluster: %w", err)
 	}
-	c := &Cluster{dir: dir, done: make(chan struct{}), log: &bytes.Buffer{}}
+	c := &Cluster{dir: dir, bin: bin, owner: owner, log: &bytes.Buffer{}}
 	if err := c.start(ctx, bin, owner, opts); err != nil {
 		c.Stop()
 		return nil, err
@@ -136,20 +139,53 @@ func (c *Cluster) start(ctx context.Context, bin string, owner *account, opts Op
 		"log_min_messages=warning", "logging_collector=off",
 	}
 	settings = append(settings, opts.Settings...)
-	args := []string{"-D", data}
+	c.args = []string{"-D", data}
 	for _, s := range settings {
-		args = append(args, "-c", s)
+		c.args = append(c.args, "-c", s)
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
+	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	return c.launch(ctx)
+}
+
+// launch runs the server process and waits until it accepts connections.
+func (c *Cluster) launch(ctx context.Context) error {
+	// A previous run's pid file would read "ready" before this run is; the
+	// process that wrote it is known to be gone.
+	_ = os.Remove(filepath.Join(c.dir, "data", "postmaster.pid"))
+	cmd := exec.Command(filepath.Join(c.bin, "postgres"), c.args...)
 	cmd.Stdout, cmd.Stderr = c.log, c.log
-	cmd.SysProcAttr = owner.procAttr()
+	cmd.SysProcAttr = c.owner.procAttr()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("pgcluster: start postgres: %w", err)
 	}
-	c.cmd = cmd
-	go func() { _ = cmd.Wait(); close(c.done) }()
-	c.URL = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
+	c.cmd, c.done = cmd, make(chan struct{})
+	done := c.done
+	go func() { _ = cmd.Wait(); close(done) }()
 	return c.waitReady(ctx)
+}
+
+// Crash stops the server the way a crash or a failover does: at once, every
+// connection cut, nothing flushed. Restart brings it back.
+func (c *Cluster) Crash() {
+	if c.cmd == nil || c.cmd.Process == nil {
+		return
+	}
+	// SIGQUIT is PostgreSQL's immediate shutdown: no checkpoint to wait for.
+	_ = c.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
+	}
+	c.cmd = nil
+}
+
+// Restart starts a crashed server again, on the same port and data, and
+// waits until it accepts connections (after its crash recovery).
+func (c *Cluster) Restart(ctx context.Context) error {
+	c.Crash()
+	return c.launch(ctx)
 }
 
 // waitReady waits until the server accepts connections, which PostgreSQL
@@ -179,16 +215,7 @@ func (c *Cluster) waitReady(ctx context.Context) error {
 
 // Stop shuts the server down at once and removes its folder.
 func (c *Cluster) Stop() {
-	if c.cmd != nil && c.cmd.Process != nil {
-		// SIGQUIT is PostgreSQL's immediate shutdown: no checkpoint to wait for.
-		_ = c.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-c.done:
-		case <-time.After(10 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
-	}
+	c.Crash()
 	if c.dir != "" {
 		_ = os.RemoveAll(c.dir)
 	}
