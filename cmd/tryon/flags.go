@@ -3,7 +3,6 @@ package main
 import (
 	"flag"
 	"io"
-	"strings"
 )
 
 // parseFlags parses flags that may come before or after positional
@@ -28,5 +27,3 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 	}
 }
-
-func isFlag(s string) bool { return strings.HasPrefix(s, "-") && len(s) > 1 }

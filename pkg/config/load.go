@@ -82,16 +82,6 @@ func Map(m map[string]string) Lookup {
 	}
 }
 
-// Overlay returns a Lookup that consults over first, then base.
-func Overlay(over map[string]string, base Lookup) Lookup {
-	return func(name string) (string, bool) {
-		if v, ok := over[name]; ok {
-			return v, true
-		}
-		return base(name)
-	}
-}
-
 // Usage writes the table of settings, their defaults and descriptions.
 func Usage(w io.Writer) error {
 	var cfg Config
@@ -102,26 +92,4 @@ func Usage(w io.Writer) error {
 		return err
 	}
 	return tw.Flush()
-}
-
-// Names lists every setting's variable name, in declaration order.
-func Names() []string {
-	t := reflect.TypeOf(Config{})
-	out := make([]string, t.NumField())
-	for i := range out {
-		out[i] = t.Field(i).Tag.Get("envconfig")
-	}
-	return out
-}
-
-// Describe returns a variable's description, for generated documentation.
-func Describe(name string) (defaultValue, description string, required bool) {
-	t := reflect.TypeOf(Config{})
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if f.Tag.Get("envconfig") == name {
-			return f.Tag.Get("default"), f.Tag.Get("desc"), f.Tag.Get("required") == "true"
-		}
-	}
-	return "", "", false
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -31,8 +32,8 @@ func TestREADMEConfigurationTableIsTrue(t *testing.T) {
 func markdownTable() string {
 	var b strings.Builder
 	b.WriteString("| variable | default | description |\n|---|---|---|\n")
-	for _, name := range Names() {
-		def, desc, required := Describe(name)
+	for _, name := range names() {
+		def, desc, required := describe(name)
 		switch {
 		case required:
 			def = "(required)"
@@ -42,4 +43,26 @@ func markdownTable() string {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", name, def, desc)
 	}
 	return b.String()
+}
+
+// names lists every setting's variable name, in declaration order.
+func names() []string {
+	t := reflect.TypeOf(Config{})
+	out := make([]string, t.NumField())
+	for i := range out {
+		out[i] = t.Field(i).Tag.Get("envconfig")
+	}
+	return out
+}
+
+// describe returns a variable's description, for generated documentation.
+func describe(name string) (defaultValue, description string, required bool) {
+	t := reflect.TypeOf(Config{})
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Tag.Get("envconfig") == name {
+			return f.Tag.Get("default"), f.Tag.Get("desc"), f.Tag.Get("required") == "true"
+		}
+	}
+	return "", "", false
 }

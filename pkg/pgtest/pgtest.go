@@ -122,17 +122,6 @@ func NewStore(tb testing.TB) *postgres.Store {
 	return s
 }
 
-// ServerURL returns the URL of the test server's maintenance database, for
-// tests that manage databases or connections themselves.
-func ServerURL(tb testing.TB) string {
-	tb.Helper()
-	once.Do(setup)
-	if setupErr != nil {
-		tb.Fatalf("pgtest: no PostgreSQL for tests: %v", setupErr)
-	}
-	return serverURL
-}
-
 func withDatabase(raw, db string) string {
 	u, err := url.Parse(raw)
 	if err != nil {

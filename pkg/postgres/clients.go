@@ -258,15 +258,3 @@ func (s *Store) Ledger(ctx context.Context, id uuid.UUID) ([]LedgerEntry, error)
 	})
 	return entries, translate(err, "ledger")
 }
-
-// WebhookSecret returns a tenant's webhook URL and signing secret.
-func (s *Store) WebhookSecret(ctx context.Context, id uuid.UUID) (url, secret string, err error) {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	err = s.pool.QueryRow(ctx, `SELECT coalesce(webhook_url, ''), coalesce(webhook_secret, '') FROM clients WHERE id = $1`, id).
-		Scan(&url, &secret)
-	if err != nil {
-		return "", "", translate(err, "webhook secret")
-	}
-	return url, secret, nil
-}

@@ -35,9 +35,6 @@ type Client struct {
 	UpdatedAt         time.Time
 }
 
-// Prepaid reports whether the tenant pays from a balance.
-func (c *Client) Prepaid() bool { return c.BalanceMicros != nil }
-
 // KeyKind is what an API key may do.
 type KeyKind string
 
