@@ -347,6 +347,15 @@ LANGUAGE sql STABLE AS $$
     WHERE client_id = p_client AND status = 'processing' AND deadline > now()
 $$;
 
+-- tryon_credits_remaining is a prepaid tenant's balance not reserved by
+-- generations in flight: what X-Credits-Remaining reports. NULL for a
+-- postpaid tenant, for whom nothing is summed.
+CREATE OR REPLACE FUNCTION tryon_credits_remaining(p_client uuid) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT c.balance_micros - (SELECT f.reserved_micros FROM tryon_in_flight(c.id) f)
+    FROM clients c WHERE c.id = p_client AND c.balance_micros IS NOT NULL
+$$;
+
 -- tryon_admit admits a generation in one transaction: it counts the request
 -- against the key's rate limit, locks the tenant (serialising its admissions,
 -- so limits hold under any concurrency), claims the Idempotency-Key, checks
@@ -532,8 +541,8 @@ BEGIN
         UPDATE clients SET balance_micros = balance_micros - g.cost_micros
         WHERE id = g.client_id AND balance_micros IS NOT NULL;
     END IF;
-    SELECT c.balance_micros - f.reserved_micros, c.webhook_url INTO credits_remaining, hook
-    FROM clients c, tryon_in_flight(g.client_id) f WHERE c.id = g.client_id;
+    SELECT tryon_credits_remaining(c.id), c.webhook_url INTO credits_remaining, hook
+    FROM clients c WHERE c.id = g.client_id;
 
     PERFORM tryon_record_rollups(g);
 

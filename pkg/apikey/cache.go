@@ -13,9 +13,8 @@ import (
 // way a presented key can be wrong (malformed, unknown, revoked, expired), so
 // responses reveal nothing about which keys exist.
 var (
-	ErrMissing   = &tryon.Error{Code: tryon.CodeUnauthorized, Message: "missing API key: send it in the x-client-key header or as Authorization: Bearer"}
-	ErrInvalid   = &tryon.Error{Code: tryon.CodeUnauthorized, Message: "invalid API key"}
-	ErrSuspended = &tryon.Error{Code: tryon.CodeForbidden, Message: "this account is suspended"}
+	ErrMissing = &tryon.Error{Code: tryon.CodeUnauthorized, Message: "missing API key: send it in the x-client-key header or as Authorization: Bearer"}
+	ErrInvalid = &tryon.Error{Code: tryon.CodeUnauthorized, Message: "invalid API key"}
 )
 
 // LookupFunc finds a key by digest, with its tenant.
@@ -73,7 +72,7 @@ func (c *Cache) Authenticate(ctx context.Context, presented string) (*tryon.Prin
 	case p.Key.ExpiresAt != nil && !now.Before(*p.Key.ExpiresAt):
 		return nil, ErrInvalid
 	case p.Client != nil && p.Client.Status != tryon.ClientActive:
-		return nil, ErrSuspended
+		return nil, tryon.ErrSuspended
 	}
 	return p, nil
 }

@@ -111,7 +111,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	case postgres.RateLimited:
 		return res, res.Rate.Error()
 	case postgres.Suspended:
-		return res, errSuspended
+		return res, tryon.ErrSuspended
 	case postgres.ConcurrencyLimited:
 		return res, &tryon.Error{Code: tryon.CodeConcurrencyLimited, RetryAfter: admitted.RetryAfter,
 			Message: fmt.Sprintf("this account already has its maximum of %d generations in flight", p.Client.MaxConcurrent)}
@@ -135,7 +135,6 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 }
 
 var (
-	errSuspended           = tryon.Errorf(tryon.CodeForbidden, "this account is suspended")
 	errIdempotencyMismatch = tryon.Errorf(tryon.CodeIdempotencyMismatch, "this Idempotency-Key was used with a different request")
 	errInProgress          = tryon.Errorf(tryon.CodeIdempotencyInProgress, "a request with this Idempotency-Key is still being processed")
 )

@@ -12,6 +12,10 @@ import (
 const clientColumns = `c.id, c.name, c.status, c.prices, c.balance_micros, c.requests_per_minute,
 	c.max_concurrent, coalesce(c.webhook_url, ''), c.created_at, c.updated_at`
 
+// clientWithReserved selects a tenant with what its generations in flight
+// reserve, for scanClient with one extra destination.
+const clientWithReserved = `SELECT ` + clientColumns + `, f.reserved_micros FROM clients c, tryon_in_flight(c.id) f`
+
 func scanClient(row pgx.Row, extra ...any) (*tryon.Client, error) {
 	var c tryon.Client
 	var prices map[string]int64
@@ -77,9 +81,7 @@ func (s *Store) FindClient(ctx context.Context, id uuid.UUID) (*tryon.Client, er
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	var reserved int64
-	c, err := scanClient(s.pool.QueryRow(ctx, `
-		SELECT `+clientColumns+`, f.reserved_micros
-		FROM clients c, tryon_in_flight(c.id) f WHERE c.id = $1`, id), &reserved)
+	c, err := scanClient(s.pool.QueryRow(ctx, clientWithReserved+` WHERE c.id = $1`, id), &reserved)
 	if err != nil {
 		return nil, translate(err, "find client")
 	}
@@ -102,9 +104,7 @@ func (s *Store) FindClientByName(ctx context.Context, name string) (*tryon.Clien
 func (s *Store) ListClients(ctx context.Context) ([]*tryon.Client, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		SELECT `+clientColumns+`, f.reserved_micros
-		FROM clients c, tryon_in_flight(c.id) f ORDER BY c.created_at, c.id`)
+	rows, err := s.pool.Query(ctx, clientWithReserved+` ORDER BY c.created_at, c.id`)
 	if err != nil {
 		return nil, translate(err, "list clients")
 	}

@@ -342,11 +342,8 @@ func (s *Store) HitRate(ctx context.Context, p *tryon.Principal) (tryon.RateStat
 	var credits *int64
 	var retryMS int64
 	err := s.pool.QueryRow(ctx, `
-		SELECT `+rateColumns+`,
-		       (SELECT c.balance_micros - f.reserved_micros
-		        FROM api_keys k JOIN clients c ON c.id = k.client_id, tryon_in_flight(c.id) f
-		        WHERE k.id = $1)
-		FROM tryon_hit_rate($1, $2)`, p.Key.ID, p.RequestsPerMinute()).Scan(&r.Limited, &r.Remaining, &r.Reset, &retryMS, &credits)
+		SELECT `+rateColumns+`, tryon_credits_remaining($3)
+		FROM tryon_hit_rate($1, $2)`, p.Key.ID, p.RequestsPerMinute(), p.ClientID()).Scan(&r.Limited, &r.Remaining, &r.Reset, &retryMS, &credits)
 	if err != nil {
 		return r, nil, translate(err, "rate limit")
 	}
@@ -364,8 +361,7 @@ func (s *Store) Credits(ctx context.Context, clientID uuid.UUID) (*tryon.Micros,
 	defer cancel()
 	var credits *int64
 	err := s.pool.QueryRow(ctx, `
-		SELECT c.balance_micros - f.reserved_micros FROM clients c, tryon_in_flight(c.id) f WHERE c.id = $1`,
-		clientID).Scan(&credits)
+SELECT tryon_credits_remaining($1)`, clientID).Scan(&credits)
 	if err != nil || credits == nil {
 		return nil, translate(err, "credits")
 	}

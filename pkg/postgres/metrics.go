@@ -117,7 +117,7 @@ func metricsStatements(p *tryon.Principal, clientID uuid.UUID, w metrics.Window)
 	}
 	return []statement{
 		rate,
-		{"client", `SELECT ` + clientColumns + `, f.reserved_micros FROM clients c, tryon_in_flight(c.id) f WHERE c.id = $1`,
+		{"client", clientWithReserved + ` WHERE c.id = $1`,
 			[]any{clientID}},
 		{"counts", countsSQL(usage, false), []any{w.From, w.To, w.From, w.To, clientID}},
 		{"latency", latencySQL(latency, false), []any{w.From, w.To, clientID}},

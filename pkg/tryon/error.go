@@ -96,4 +96,7 @@ var (
 	ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
 	// ErrUnavailable means the database could not be reached in time.
 	ErrUnavailable = &Error{Code: CodeUnavailable, Message: "the database is unavailable"}
+	// ErrSuspended means the caller's tenant is suspended: its keys still
+	// authenticate, so it learns why it is refused.
+	ErrSuspended = &Error{Code: CodeForbidden, Message: "this account is suspended"}
 )
