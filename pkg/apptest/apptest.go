@@ -25,6 +25,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/pgtest"
 	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/tryon"
+	"github.com/tryonhq/tryon/pkg/wire"
 )
 
 // Env is a running application.
@@ -158,37 +159,9 @@ func (r *Response) Generation(tb testing.TB) Generation {
 	return g
 }
 
-// Generation is the generation object as a client decodes it.
-type Generation struct {
-	ID       string `json:"id"`
-	ClientID string `json:"client_id"`
-	Status   string `json:"status"`
-	Mode     string `json:"mode"`
-	Service  string `json:"service"`
-	Provider string `json:"provider"`
-	Model    string `json:"model"`
-	Width    int    `json:"width"`
-	Height   int    `json:"height"`
-	Output   *struct {
-		URL         string `json:"url"`
-		ContentType string `json:"content_type"`
-		Width       int    `json:"width"`
-		Height      int    `json:"height"`
-		Bytes       int64  `json:"bytes"`
-	} `json:"output"`
-	ImageURL *string `json:"image_url"`
-	Error    *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-	} `json:"error"`
-	CostMicros     int64             `json:"cost_micros"`
-	Cost           float64           `json:"cost"`
-	LatencyMS      *int64            `json:"latency_ms"`
-	Metadata       map[string]string `json:"metadata"`
-	IdempotencyKey *string           `json:"idempotency_key"`
-	CreatedAt      string            `json:"created_at"`
-	CompletedAt    *string           `json:"completed_at"`
-}
+// Generation is the generation object as clients decode it: the API's own
+// JSON type, so tests read exactly what every route writes.
+type Generation = wire.Generation
 
 // Do sends a request with key (none when empty) and a JSON body (none when
 // nil; a string or []byte is sent as is), plus header pairs.

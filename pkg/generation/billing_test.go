@@ -241,7 +241,7 @@ func TestAKilledRequestIsReleasedByTheNextRead(t *testing.T) {
 	// ...and the next read finalises it.
 	got := env.Do(http.MethodGet, "/generate/"+id.String(), shop.LiveKey, nil)
 	g := got.Generation(t)
-	if got.Status != 200 || g.Status != "failed" || g.Error.Code != string(tryon.CodeGenerationTimeout) || g.CostMicros != 0 {
+	if got.Status != 200 || g.Status != "failed" || g.Error.Code != tryon.CodeGenerationTimeout || g.CostMicros != 0 {
 		t.Fatalf("read: %d %s", got.Status, got.Body)
 	}
 	if l := readLedger(t, env, shop.Client.ID); l.processing != 0 || *l.balance != 40_000 || l.charged != 0 {

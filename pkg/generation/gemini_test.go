@@ -147,7 +147,7 @@ func TestGeminiFailuresAreRecordedAndNotBilled(t *testing.T) {
 				t.Fatalf("Retry-After %q, want %q", got, tc.retryAfter)
 			}
 			g := r.Generation(t)
-			if g.Status != "failed" || g.Error == nil || g.Error.Code != string(tc.code) || g.CostMicros != 0 || g.Output != nil {
+			if g.Status != "failed" || g.Error == nil || g.Error.Code != tc.code || g.CostMicros != 0 || g.Output != nil {
 				t.Fatalf("data %s", r.Data)
 			}
 			if l := readLedger(t, env, shop.Client.ID); l.charged != 0 || l.usageRows != 0 || l.reserved != 0 || l.processing != 0 {

@@ -222,7 +222,7 @@ func TestLongJobDeadlineFailsAJobThatNeverEnds(t *testing.T) {
 	// The job's own deadline (LONG_JOB_DEADLINE) passes.
 	_, _ = env.Store.Pool().Exec(context.Background(), `UPDATE generations SET deadline = now() - interval '1s' WHERE id = $1`, id)
 	g := env.Do(http.MethodGet, "/generate/"+id, shop.LiveKey, nil).Generation(t)
-	if g.Status != "failed" || g.Error.Code != string(tryon.CodeGenerationTimeout) {
+	if g.Status != "failed" || g.Error.Code != tryon.CodeGenerationTimeout {
 		t.Fatalf("got %+v", g)
 	}
 	if l := readLedger(t, env, shop.Client.ID); l.reserved != 0 || l.charged != 0 {
