@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -162,11 +161,6 @@ func (r *Runner) replay(ctx context.Context, res *Result, id uuid.UUID, baseURL 
 		res.Pending = true
 	}
 	return res, nil
-}
-
-func isRemote(u string) bool {
-	l := strings.ToLower(u)
-	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
 
 // fetchInputs loads the try-on images, both at once, within the budget.

@@ -2,6 +2,7 @@ package generation
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -160,7 +161,7 @@ func deref(p *string) string {
 func imageURLProblem(u string) string {
 	lower := strings.ToLower(u)
 	switch {
-	case strings.HasPrefix(lower, "https://"), strings.HasPrefix(lower, "http://"):
+	case isRemote(u):
 		if len(u) > 2048 {
 			return "must be a URL of at most 2048 characters"
 		}
@@ -179,10 +180,12 @@ func imageURLProblem(u string) string {
 // sortDetails orders field errors by field name so responses are stable
 // (map iteration over metadata is not).
 func sortDetails(d []tryon.FieldError) []tryon.FieldError {
-	for i := 1; i < len(d); i++ {
-		for j := i; j > 0 && d[j].Field < d[j-1].Field; j-- {
-			d[j], d[j-1] = d[j-1], d[j]
-		}
-	}
+	slices.SortStableFunc(d, func(a, b tryon.FieldError) int { return strings.Compare(a.Field, b.Field) })
 	return d
+}
+
+// isRemote reports whether an input image is an http(s) URL to fetch.
+func isRemote(u string) bool {
+	l := strings.ToLower(u)
+	return strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "https://")
 }
