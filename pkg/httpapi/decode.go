@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/tryonhq/tryon/pkg/tryon"
@@ -50,7 +51,51 @@ func decode(r *http.Request, v any) (hash []byte, err error) {
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body must hold one JSON object and nothing after it")
 	}
+	if err := exactFieldNames(body, v); err != nil {
+		return nil, err
+	}
 	return canonicalHash(body)
+}
+
+// exactFieldNames refuses a top-level field whose name matches one of v's
+// fields only when case is ignored: encoding/json accepts {"PROMPT": ...}
+// for a field tagged "prompt", but the API's field names are exact, so a
+// mistyped name surfaces as an unknown field instead of silently working.
+// Fields are checked in the order the body gives them.
+func exactFieldNames(body []byte, v any) error {
+	t := reflect.TypeOf(v)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	known := make(map[string]bool, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name == "" {
+			name = t.Field(i).Name
+		}
+		known[name] = true
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil // not an object: Decode has already said what is wrong
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return decodeError(err)
+		}
+		if name, _ := tok.(string); !known[name] {
+			return tryon.Invalid(tryon.FieldError{Field: name, Message: "is not a known field"})
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return decodeError(err)
+		}
+	}
+	return nil
 }
 
 var errTooLarge = tryon.Errorf(tryon.CodePayloadTooLarge, "the request body is larger than 4 MiB (4194304 bytes)")
@@ -96,13 +141,22 @@ func jsonKind(goKind string) string {
 }
 
 // canonicalHash hashes the JSON value of body re-encoded with sorted keys
-// and no whitespace, so that equivalent requests hash alike.
+// and no whitespace, so that equivalent requests hash alike. A top-level
+// field sent as null is dropped first: an optional field's null means
+// absent, so it must not make the same request look different.
 func canonicalHash(body []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, decodeError(err)
+	}
+	if obj, ok := v.(map[string]any); ok {
+		for k, val := range obj {
+			if val == nil {
+				delete(obj, k)
+			}
+		}
 	}
 	canon, err := json.Marshal(v)
 	if err != nil {

@@ -100,6 +100,9 @@ func TestBodyErrors(t *testing.T) {
 		{"NotAnObject", `["prompt"]`, "application/json", 400, tryon.CodeInvalidRequest, ""},
 		{"TrailingData", `{"prompt":"x"} {}`, "application/json", 400, tryon.CodeInvalidRequest, ""},
 		{"UnknownField", `{"prompt":"x","colour":"red"}`, "application/json", 400, tryon.CodeInvalidRequest, "colour"},
+		// encoding/json matches field names case-insensitively; the API does not.
+		{"FieldNameInAnotherCase", `{"PROMPT":"x"}`, "application/json", 400, tryon.CodeInvalidRequest, "PROMPT"},
+		{"OneFieldNameInAnotherCase", `{"prompt":"x","Width":64}`, "application/json", 400, tryon.CodeInvalidRequest, "Width"},
 		{"WrongType", `{"prompt":"x","width":"wide"}`, "application/json", 400, tryon.CodeInvalidRequest, "width"},
 		{"FractionalWidth", `{"prompt":"x","width":100.5}`, "application/json", 400, tryon.CodeInvalidRequest, "width"},
 		{"MetadataValueNotString", `{"prompt":"x","metadata":{"n":1}}`, "application/json", 400, tryon.CodeInvalidRequest, "metadata.n"},
@@ -121,6 +124,25 @@ func TestBodyErrors(t *testing.T) {
 				t.Fatalf("an authenticated error lacks RateLimit")
 			}
 		})
+	}
+}
+
+// An optional field sent as null is absent, for Idempotency-Key too: the
+// same request with and without "metadata": null replays, not 422.
+func TestNullOptionalFieldsAreAbsentForIdempotency(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	shop := env.Tenant(apptest.TenantOptions{})
+	first := env.Do(http.MethodPost, "/generate", shop.TestKey, `{"prompt":"a scarf"}`, "Idempotency-Key", "null-1")
+	if first.Status != 200 {
+		t.Fatalf("first: %d %s", first.Status, first.Body)
+	}
+	again := env.Do(http.MethodPost, "/generate", shop.TestKey, `{"prompt":"a scarf","metadata":null,"service":null}`, "Idempotency-Key", "null-1")
+	if again.Status != 200 || again.Header.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("with nulls: %d %s", again.Status, again.Body)
+	}
+	other := env.Do(http.MethodPost, "/generate", shop.TestKey, `{"prompt":"a hat","metadata":null}`, "Idempotency-Key", "null-1")
+	if other.Status != 422 || other.Code != tryon.CodeIdempotencyMismatch {
+		t.Fatalf("a different request: %d %s", other.Status, other.Body)
 	}
 }
 
