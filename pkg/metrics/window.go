@@ -73,6 +73,7 @@ func isMidnight(t time.Time) bool { return t.Equal(t.Truncate(24 * time.Hour)) }
 // is named in the error's details.
 func ParseWindow(q url.Values, now time.Time) (Window, error) {
 	var details []tryon.FieldError
+	var from, to time.Time
 	w := Window{Bucket: Day}
 	switch b := Bucket(q.Get("bucket")); b {
 	case "":
@@ -81,13 +82,19 @@ func ParseWindow(q url.Values, now time.Time) (Window, error) {
 	default:
 		details = append(details, tryon.FieldError{Field: "bucket", Message: "must be hour or day"})
 	}
-	from, fromOK := parseBound(q.Get("from"), false)
-	if !fromOK {
-		details = append(details, tryon.FieldError{Field: "from", Message: "must be an RFC 3339 time or a YYYY-MM-DD date"})
-	}
-	to, toOK := parseBound(q.Get("to"), true)
-	if !toOK {
-		details = append(details, tryon.FieldError{Field: "to", Message: "must be an RFC 3339 time or a YYYY-MM-DD date"})
+	for _, b := range []struct {
+		field string
+		end   bool
+		into  *time.Time
+	}{{"from", false, &from}, {"to", true, &to}} {
+		v, ok := parseBound(q.Get(b.field), b.end)
+		switch {
+		case !ok:
+			details = append(details, tryon.FieldError{Field: b.field, Message: "must be an RFC 3339 time or a YYYY-MM-DD date"})
+		case !v.IsZero() && (v.Before(earliest) || v.After(latest)):
+			details = append(details, tryon.FieldError{Field: b.field, Message: "must be between 1970-01-01 and 9999-12-31"})
+		}
+		*b.into = v
 	}
 	if len(details) > 0 {
 		return Window{}, tryon.Invalid(details...)
@@ -115,6 +122,14 @@ func ParseWindow(q url.Values, now time.Time) (Window, error) {
 	}
 	return w, nil
 }
+
+// The dates a window may name. Outside them a default from (30 days
+// earlier) or a rounded to would fall outside the years an RFC 3339 answer
+// can show, and nothing was generated before 1970 anyway.
+var (
+	earliest = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	latest   = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 // parseBound parses one end of the window; an empty value is the zero time.
 // A date-only end of the window (end = true) means the end of that day.

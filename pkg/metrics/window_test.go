@@ -86,6 +86,11 @@ func TestParseWindow(t *testing.T) {
 		{"32DaysOfHours", "bucket=hour&from=2026-10-01&to=2026-11-01", []string{"from"}},
 		{"RoundingPastTheCap", "bucket=hour&from=2026-09-30T23:30:00Z&to=2026-10-31T23:30:00Z", []string{"from"}},
 		{"DefaultToWithOldFromByHour", "bucket=hour&from=2026-10-01", []string{"from"}},
+		// Out of range: the default from would be a year -1, which no
+		// RFC 3339 answer can carry.
+		{"ToInYearZero", "to=0000-01-01", []string{"to"}},
+		{"FromBefore1970", "from=1969-12-31&to=1970-01-05", []string{"from"}},
+		{"TimeInYearZero", "from=0000-01-01T00:00:00Z&to=0000-01-02T00:00:00Z", []string{"from", "to"}},
 	}
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {
