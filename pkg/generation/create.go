@@ -104,7 +104,14 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	if !precounted {
 		res.Rate = admitted.Rate
 	}
-	res.CreditsRemaining, res.CreditsKnown = admitted.CreditsRemaining(), true
+	// Admission sums the tenant's reservations only once it gets as far as
+	// the concurrency and credit checks; an answer refused before them
+	// (rate limit, idempotency) leaves the credits for the request wrapper
+	// to look up, so that X-Credits-Remaining is true on every answer.
+	switch admitted.Outcome {
+	case postgres.Admitted, postgres.ConcurrencyLimited, postgres.InsufficientCredits:
+		res.CreditsRemaining, res.CreditsKnown = admitted.CreditsRemaining(), true
+	}
 	switch admitted.Outcome {
 	case postgres.Admitted:
 	case postgres.RateLimited:
@@ -153,13 +160,15 @@ func (r *Runner) replay(ctx context.Context, res *Result, id uuid.UUID, baseURL 
 		}
 		g = res.Generation
 	}
-	res.Generation, res.Replayed = g, true
+	res.Generation = g
 	if g.Status == tryon.StatusProcessing {
 		if g.Operation == "" {
+			// Still being worked on: nothing is replayed yet.
 			return res, errInProgress
 		}
 		res.Pending = true
 	}
+	res.Replayed = true
 	return res, nil
 }
 
