@@ -148,17 +148,37 @@ CREATE TABLE IF NOT EXISTS usage_records (
 
 CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, created_at);
 
--- Idempotency-Key claims, scoped to the tenant, valid for 24 hours.
+-- Idempotency-Key claims, scoped to the tenant and the mode (a test key and
+-- a live key never share one, so staging traffic cannot replay fake outputs
+-- to production), valid for 24 hours.
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    mode          text NOT NULL DEFAULT 'live' CHECK (mode IN ('live', 'test')),
     key           text NOT NULL,
     request_hash  bytea NOT NULL,
     -- Deferred: the claim is taken before the generation row is inserted, in
     -- the same transaction.
     generation_id uuid NOT NULL REFERENCES generations (id) ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED,
     created_at    timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (client_id, key)
+    PRIMARY KEY (client_id, mode, key)
 );
+
+-- Databases made before claims had a mode: add it, with the primary key
+-- over it. Only then: the catalog is checked first, so applying the schema
+-- to an up-to-date database takes no lock on the table. Existing claims
+-- were made by either mode; calling them live at worst lets a test key's
+-- claim of the last 24 hours be claimed again by a test request.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                   WHERE table_schema = current_schema() AND table_name = 'idempotency_keys' AND column_name = 'mode') THEN
+        ALTER TABLE idempotency_keys
+            ADD COLUMN mode text NOT NULL DEFAULT 'live' CHECK (mode IN ('live', 'test')),
+            DROP CONSTRAINT idempotency_keys_pkey,
+            ADD PRIMARY KEY (client_id, mode, key);
+    END IF;
+END
+$$;
 
 CREATE INDEX IF NOT EXISTS idempotency_keys_by_created ON idempotency_keys (created_at);
 
@@ -405,14 +425,14 @@ BEGIN
 
     IF p_idem_key IS NOT NULL THEN
         -- A key older than 24 hours is free to be claimed again.
-        INSERT INTO idempotency_keys AS k (client_id, key, request_hash, generation_id)
-        VALUES (p_client, p_idem_key, p_idem_hash, p_id)
-        ON CONFLICT (client_id, key) DO UPDATE
+        INSERT INTO idempotency_keys AS k (client_id, mode, key, request_hash, generation_id)
+        VALUES (p_client, p_mode, p_idem_key, p_idem_hash, p_id)
+        ON CONFLICT (client_id, mode, key) DO UPDATE
             SET request_hash = excluded.request_hash, generation_id = excluded.generation_id, created_at = now()
             WHERE k.created_at < now() - interval '24 hours'
         RETURNING true INTO claimed;
         IF NOT coalesce(claimed, false) THEN
-            SELECT * INTO prior FROM idempotency_keys WHERE client_id = p_client AND key = p_idem_key;
+            SELECT * INTO prior FROM idempotency_keys WHERE client_id = p_client AND mode = p_mode AND key = p_idem_key;
             generation_id := prior.generation_id;
             outcome := CASE WHEN prior.request_hash = p_idem_hash THEN 'replay' ELSE 'idempotency_mismatch' END;
             RETURN;
@@ -433,7 +453,7 @@ BEGIN
         IF claimed THEN
             -- A refused request leaves no idempotency record, so the tenant
             -- may retry it with the same key once the limit allows.
-            DELETE FROM idempotency_keys WHERE client_id = p_client AND key = p_idem_key;
+            DELETE FROM idempotency_keys WHERE client_id = p_client AND mode = p_mode AND key = p_idem_key;
         END IF;
         RETURN;
     END IF;

@@ -78,3 +78,35 @@ func TestCreditsAndReplayHeadersWhileTheFirstRequestRuns(t *testing.T) {
 		t.Fatalf("the first request: %d", first.StatusCode)
 	}
 }
+
+// A test key and a live key of one tenant never share an Idempotency-Key
+// record: staging traffic must not replay fake outputs to production
+// (issue 10, item 3).
+func TestLiveAndTestKeepTheirOwnIdempotencyKeys(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	shop := env.Tenant(apptest.TenantOptions{})
+	body := `{"prompt": "a linen shirt"}`
+	test := env.Generate(shop.TestKey, body, "Idempotency-Key", "look-7")
+	live := env.Generate(shop.LiveKey, body, "Idempotency-Key", "look-7")
+	if test.Status != 200 || live.Status != 200 {
+		t.Fatalf("test %d, live %d: %s", test.Status, live.Status, live.Body)
+	}
+	tg, lg := test.Generation(t), live.Generation(t)
+	if live.Header.Get("Idempotent-Replayed") != "" || tg.ID == lg.ID || lg.Mode != "live" {
+		t.Fatalf("the live request replayed the test one: %s", live.Body)
+	}
+	// Each mode still replays its own.
+	for _, c := range []struct {
+		key string
+		id  string
+	}{{shop.TestKey, tg.ID}, {shop.LiveKey, lg.ID}} {
+		again := env.Generate(c.key, body, "Idempotency-Key", "look-7")
+		if again.Header.Get("Idempotent-Replayed") != "true" || again.Generation(t).ID != c.id {
+			t.Fatalf("no replay of its own mode: %s", again.Body)
+		}
+	}
+	// A test request with a different body is a mismatch only against test.
+	if r := env.Generate(shop.TestKey, `{"prompt": "a hat"}`, "Idempotency-Key", "look-7"); r.Status != 422 {
+		t.Fatalf("test mismatch: %d", r.Status)
+	}
+}

@@ -552,7 +552,8 @@ func (s *Store) PrecheckAdmission(ctx context.Context, caller *tryon.Principal, 
 	b := &pgx.Batch{}
 	queueRate(b, caller)
 	b.Queue(`SELECT generation_id, request_hash = $3 FROM idempotency_keys
-		WHERE client_id = $1 AND key = $2 AND created_at >= now() - interval '24 hours'`, caller.ClientID(), idemKey, hash)
+		WHERE client_id = $1 AND mode = $4 AND key = $2 AND created_at >= now() - interval '24 hours'`,
+		caller.ClientID(), idemKey, hash, caller.Key.Kind.Mode())
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
 	p := Precheck{Rate: tryon.RateState{Limit: caller.RequestsPerMinute()}}

@@ -58,6 +58,47 @@ func TestSchemaAppliesTwice(t *testing.T) {
 	}
 }
 
+// A database whose Idempotency-Key claims predate their mode gets the mode
+// and the primary key over it, keeping its claims (as live ones).
+func TestSchemaUpgradesIdempotencyKeysWithoutAMode(t *testing.T) {
+	s := pgtest.NewStore(t)
+	ctx := context.Background()
+	c, k := tenant(t, s, nil)
+	a := admission(c, k)
+	key := "order-1"
+	a.IdempotencyKey, a.RequestHash = &key, []byte("hash")
+	if _, err := s.Admit(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := s.Pool().Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, `ALTER TABLE idempotency_keys DROP CONSTRAINT idempotency_keys_pkey,
+		DROP COLUMN mode, ADD PRIMARY KEY (client_id, key)`); err != nil {
+		t.Fatal(err)
+	}
+	path, err := postgres.FindSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := postgres.ApplySchema(ctx, conn.Conn(), path); err != nil {
+		t.Fatal(err)
+	}
+	var pk string
+	var claims int
+	if err := conn.QueryRow(ctx, `SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'idempotency_keys_pkey'`).Scan(&pk); err != nil {
+		t.Fatal(err)
+	}
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM idempotency_keys WHERE mode = 'live' AND key = $1`, key).Scan(&claims); err != nil {
+		t.Fatal(err)
+	}
+	if pk != "PRIMARY KEY (client_id, mode, key)" || claims != 1 {
+		t.Fatalf("primary key %q, %d live claims", pk, claims)
+	}
+}
+
 func TestAdmitAndFinishSettlesOnce(t *testing.T) {
 	s := pgtest.NewStore(t)
 	ctx := context.Background()
