@@ -58,7 +58,9 @@ func (s *Server) writeData(w http.ResponseWriter, r *http.Request, status int, d
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, data any) {
 	st := stateOf(r)
 	pub := publicError(err)
-	if pub.Code == tryon.CodeInternal {
+	// The log line says why, whatever the answer: a 503's database error
+	// or a 400's field, not only the bugs behind a 500.
+	if st.cause == nil {
 		st.cause = err
 	}
 	if pub.RetryAfter > 0 {

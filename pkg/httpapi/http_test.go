@@ -8,8 +8,10 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
+	"github.com/tryonhq/tryon/pkg/apikey"
 	"github.com/tryonhq/tryon/pkg/apptest"
 	"github.com/tryonhq/tryon/pkg/bridgetest"
 	"github.com/tryonhq/tryon/pkg/config"
@@ -227,6 +229,75 @@ func TestHealthWithTheDatabaseDown(t *testing.T) {
 	}
 	if strings.Contains(string(body), "127.0.0.1") || strings.Contains(string(body), "nobody") {
 		t.Fatalf("health leaks configuration: %s", body)
+	}
+}
+
+// lockedBuffer collects log lines written by the server's goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Every error answer's log line carries its cause, not only internal
+// errors: an operator reading a 503 unavailable line learns why (issue 10,
+// item 12). The answer itself still names nothing of the configuration.
+func TestErrorLogLinesCarryTheirCause(t *testing.T) {
+	cfg, err := config.Load(config.Map(map[string]string{
+		"DATABASE_URL":    "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=1",
+		"PROVIDER_BANANA": "fake", "PROVIDER_BANANA_PRO": "fake", "PROVIDER_VEO3": "fake",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := postgres.OpenPool(cfg.DatabaseURL, postgres.PoolOptions{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	logs := &lockedBuffer{}
+	s := httpapi.NewServer(cfg, postgres.NewStore(pool), nil, slog.New(slog.NewJSONHandler(logs, nil)))
+	srv := bridgetest.NewServer(t, s.Function, bridgetest.OriginalPath)
+	key, err := apikey.New(tryon.KeyLive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/generations", nil)
+	req.Header.Set("X-Client-Key", key.Secret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 503 || strings.Contains(string(body), "127.0.0.1") {
+		t.Fatalf("got %d %s", resp.StatusCode, body)
+	}
+	var line struct {
+		Msg, Level, Error string
+		Status            int
+	}
+	for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if err := json.Unmarshal([]byte(l), &line); err == nil && line.Msg == "request" {
+			break
+		}
+	}
+	if line.Status != 503 || !strings.Contains(line.Error, "unavailable") || !strings.Contains(line.Error, "find key") {
+		t.Fatalf("the log line of a 503 lacks its cause: %+v\n%s", line, logs)
+	}
+	if strings.Contains(logs.String(), key.Secret) {
+		t.Fatalf("the log holds the key")
 	}
 }
 

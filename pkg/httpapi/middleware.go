@@ -163,9 +163,14 @@ func (s *Server) logRequest(r *http.Request, st *requestState) {
 	if vid := r.Header.Get("X-Vercel-Id"); vid != "" {
 		attrs = append(attrs, "vercel_id", vid)
 	}
+	// Refusals of the caller's request (4xx) are routine: their cause is
+	// logged at info; a failure of ours or of what we depend on (5xx) is
+	// an error.
 	level := slog.LevelInfo
 	if st.cause != nil {
 		attrs = append(attrs, "error", st.cause.Error())
+	}
+	if st.status >= 500 {
 		level = slog.LevelError
 	}
 	s.log.Log(r.Context(), level, "request", attrs...)
