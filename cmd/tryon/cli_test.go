@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -182,8 +184,64 @@ func TestDevServesTheDemo(t *testing.T) {
 	if index.StatusCode != 200 || !strings.HasPrefix(index.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("public/index.html: %d %s", index.StatusCode, index.Header.Get("Content-Type"))
 	}
+	expectJSON404(t, base)
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("dev ended with %v", err)
+	}
+}
+
+// expectJSON404 checks that the server the CLI runs answers every path no
+// route matches as vercel.json's catch-all does on Vercel: the JSON 404
+// envelope with X-Request-Id, never Go's plain-text one.
+func expectJSON404(t *testing.T, base string) {
+	t.Helper()
+	for _, path := range []string{"/nope", "/api/nope", "/generate/", "/assets/", "/metrics/client/", "/generations/x"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var env struct {
+			Success   bool   `json:"success"`
+			Code      string `json:"code"`
+			RequestID string `json:"request_id"`
+		}
+		if resp.StatusCode != 404 || json.Unmarshal(body, &env) != nil || env.Success || env.Code != "not_found" ||
+			env.RequestID == "" || resp.Header.Get("X-Request-Id") != env.RequestID {
+			t.Errorf("GET %s: %d %q %s", path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+}
+
+// TestServeListensWhereAsked runs `tryon serve -addr 127.0.0.1:0`: it
+// listens there (not on every interface) and answers like a deployment.
+func TestServeListensWhereAsked(t *testing.T) {
+	db := pgtest.URL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	env := map[string]string{"DATABASE_URL": db, "PROVIDER_BANANA": "fake", "PROVIDER_BANANA_PRO": "fake", "PROVIDER_VEO3": "fake"}
+	go func() {
+		done <- run(ctx, []string{"serve", "-addr", "127.0.0.1:0"}, func(n string) (string, bool) {
+			v, ok := env[n]
+			return v, ok
+		}, &out, &errOut)
+	}()
+	var addr string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := regexp.MustCompile(`serving on (\S+)`).FindStringSubmatch(errOut.String()); m != nil {
+			addr = m[1]
+			break
+		}
+	}
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Fatalf("serve listens on %q:\n%s", addr, errOut.String())
+	}
+	expectJSON404(t, "http://"+addr)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve ended with %v", err)
 	}
 }

@@ -20,13 +20,13 @@ import (
 // tenant with a live and a test key, the fake provider, and every route.
 func runDev(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	port := fs.Int("port", 3000, "port to serve on")
+	addr := listenFlags(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", "localhost:"+strconv.Itoa(*port))
+	l, err := net.Listen("tcp", addr())
 	if err != nil {
-		return fmt.Errorf("listen on port %d: %w (another tryon dev running? use -port)", *port, err)
+		return fmt.Errorf("listen on %s: %w (another tryon dev running? use -port or -addr)", addr(), err)
 	}
 	defer l.Close()
 
@@ -114,7 +114,7 @@ func demoTenant(ctx context.Context, s *postgres.Store) (live, test, admin strin
 
 func runServe(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	port := fs.Int("port", 3000, "port to serve on")
+	addr := listenFlags(fs)
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -122,7 +122,7 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	l, err := net.Listen("tcp", ":"+strconv.Itoa(*port))
+	l, err := net.Listen("tcp", addr())
 	if err != nil {
 		return err
 	}
@@ -134,6 +134,21 @@ func runServe(ctx context.Context, e env, args []string) error {
 	defer a.Close()
 	fmt.Fprintf(e.stderr, "serving on %s\n", l.Addr())
 	return serveLocal(ctx, a, l, e)
+}
+
+// listenFlags declares -addr and -port for dev and serve, and returns
+// where to listen once they are parsed: -addr as given, else localhost on
+// -port. Only loopback is the default: every interface (-addr :3000) is
+// served only when asked for.
+func listenFlags(fs *flag.FlagSet) func() string {
+	addr := fs.String("addr", "", "address to listen on, e.g. 127.0.0.1:3000 or :3000 for every interface (default localhost:<port>)")
+	port := fs.Int("port", 3000, "port to serve on, on localhost (ignored with -addr)")
+	return func() string {
+		if *addr != "" {
+			return *addr
+		}
+		return "localhost:" + strconv.Itoa(*port)
+	}
 }
 
 func runConfig(e env) error { return config.Usage(e.stdout) }

@@ -53,8 +53,8 @@ func (u usageError) Error() string { return u.msg + "\n\n" + usage }
 
 const usage = `usage: tryon <command> [arguments]
 
-  dev [-port 3000]                     run everything locally: a throwaway Postgres, a demo tenant, the fake provider
-  serve [-port 3000]                   serve every route against DATABASE_URL (configured like a deployment)
+  dev [-port 3000 | -addr HOST:PORT]   run everything locally: a throwaway Postgres, a demo tenant, the fake provider
+  serve [-port 3000 | -addr HOST:PORT] serve every route against DATABASE_URL (configured like a deployment)
   migrate                              apply schema.sql to DATABASE_URL (use Neon's direct, not pooled, URL)
   config                               list the configuration variables
   client create <name> [-prepaid MICROS] [-rpm N] [-max-concurrent N]

@@ -48,7 +48,13 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	for _, rt := range Routes {
 		h := s.serve(rt)
-		if rt.Path != "" {
+		switch {
+		case rt.Path == "":
+			// The catch-all (not_found): "/" is the pattern every path no
+			// other route matches falls to, as vercel.json's last rewrite
+			// sends them to it, so a local run answers the same JSON 404.
+			mux.Handle("/", h)
+		default:
 			mux.Handle(rt.Path, h)
 		}
 		if rt.Path != rt.FunctionPath() {
