@@ -85,7 +85,7 @@ func runKey(ctx context.Context, e env, args []string) error {
 		return tw.Flush()
 	case "revoke":
 		if len(pos) != 1 {
-			return usageError{"usage: tryon key revoke <key id or prefix>"}
+			return usageError{"usage: tryon key revoke <key id, the key, or a prefix of it>"}
 		}
 		k, err := s.RevokeKey(ctx, pos[0])
 		if err != nil {

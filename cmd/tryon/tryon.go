@@ -69,7 +69,7 @@ const usage = `usage: tryon <command> [arguments]
   key create <client> [-kind live|test] [-name TEXT] [-expires 720h]
   key create -admin [-name TEXT]
   key list <client> | key list -admin
-  key revoke <key id or prefix>
+  key revoke <key id, key or prefix>
   bench generate [-clients 8] [-requests 2000]
   bench metrics [-sizes 10000,100000,1000000,10000000]
 

@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -58,30 +60,65 @@ func (s *Store) ListKeys(ctx context.Context, clientID uuid.UUID) ([]tryon.APIKe
 	return keys, translate(err, "list keys")
 }
 
-// RevokeKey revokes a key by id, or by its shown prefix. Revoking twice is
-// harmless and keeps the first time.
-func (s *Store) RevokeKey(ctx context.Context, idOrPrefix string) (*tryon.APIKey, error) {
+// minRevokePrefix is the shortest prefix RevokeKey takes: "tryon_" and a
+// little more, so that a slip of the finger names no key by accident.
+const minRevokePrefix = 8
+
+// RevokeKey revokes exactly one key, named by its id, by the whole key (its
+// digest), or by any prefix of it that names no other key: the 17
+// characters listings show, fewer, or more. An ambiguous prefix revokes
+// nothing and says which keys it matches. Revoking twice is harmless and
+// keeps the first time.
+func (s *Store) RevokeKey(ctx context.Context, ref string) (*tryon.APIKey, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	id, _ := uuid.Parse(idOrPrefix)
-	rows, err := s.pool.Query(ctx, `
-		UPDATE api_keys k SET revoked_at = coalesce(revoked_at, now())
-		WHERE k.id = $1 OR k.prefix = $2
-		RETURNING `+keyColumns, id, idOrPrefix)
-	if err != nil {
-		return nil, translate(err, "revoke key")
+	match, arg := "k.prefix <> '' AND (starts_with(k.prefix, $1) OR starts_with($1, k.prefix))", any(ref)
+	if id, err := uuid.Parse(ref); err == nil {
+		match, arg = "k.id = $1", id
+	} else if key, err := apikey.Parse(ref); err == nil {
+		digest := key.Digest()
+		match, arg = "k.digest = $1", digest[:]
+	} else if len(ref) < minRevokePrefix {
+		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "give the key id, the key, or at least %d characters of it", minRevokePrefix)
 	}
-	keys, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (tryon.APIKey, error) {
+	var out *tryon.APIKey
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT k.id FROM api_keys k WHERE `+match+` ORDER BY k.created_at FOR UPDATE`, arg)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[uuid.UUID])
+		if err != nil {
+			return err
+		}
+		switch len(ids) {
+		case 0:
+			return tryon.ErrNotFound
+		case 1:
+		default:
+			names := make([]string, len(ids))
+			for i, id := range ids {
+				names[i] = id.String()
+			}
+			return tryon.Errorf(tryon.CodeInvalidRequest, "%q matches %d keys (%s): revoke one by its id or give more of the key",
+				ref, len(ids), strings.Join(names, ", "))
+		}
 		var k tryon.APIKey
-		return k, r.Scan(keyDest(&k)...)
+		if err := tx.QueryRow(ctx, `UPDATE api_keys k SET revoked_at = coalesce(revoked_at, now())
+			WHERE k.id = $1 RETURNING `+keyColumns, ids[0]).Scan(keyDest(&k)...); err != nil {
+			return err
+		}
+		out = &k
+		return nil
 	})
+	var refused *tryon.Error
+	if errors.As(err, &refused) {
+		return nil, refused
+	}
 	if err != nil {
 		return nil, translate(err, "revoke key")
 	}
-	if len(keys) == 0 {
-		return nil, tryon.ErrNotFound
-	}
-	return &keys[0], nil
+	return out, nil
 }
 
 // FindPrincipal returns the key with this digest and its tenant, whether or

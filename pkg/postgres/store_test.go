@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,6 +98,64 @@ func TestSchemaUpgradesIdempotencyKeysWithoutAMode(t *testing.T) {
 	}
 	if pk != "PRIMARY KEY (client_id, mode, key)" || claims != 1 {
 		t.Fatalf("primary key %q, %d live claims", pk, claims)
+	}
+}
+
+// tryon key revoke names exactly one key: by id, by the whole key, or by
+// any unambiguous prefix, shorter or longer than the 17 characters listings
+// show; an ambiguous one revokes nothing (issue 10, item 10).
+func TestRevokeKeyNamesExactlyOneKey(t *testing.T) {
+	s := pgtest.NewStore(t)
+	ctx := context.Background()
+	c, _ := tenant(t, s, nil)
+	newKey := func() apikey.Key {
+		k, err := apikey.New(tryon.KeyLive)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateKey(ctx, &c.ID, k, "k", nil); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	a, b, d := newKey(), newKey(), newKey()
+	revoked := func() map[string]bool {
+		keys, err := s.ListKeys(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, k := range keys {
+			out[k.Prefix] = k.RevokedAt != nil
+		}
+		return out
+	}
+	// Every live key starts so: ambiguous, nothing revoked.
+	_, err := s.RevokeKey(ctx, "tryon_live_")
+	var te *tryon.Error
+	if !errors.As(err, &te) || te.Code != tryon.CodeInvalidRequest || !strings.Contains(te.Message, "matches") {
+		t.Fatalf("ambiguous prefix: %v", err)
+	}
+	for p, r := range revoked() {
+		if r {
+			t.Fatalf("%s revoked by an ambiguous prefix", p)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		ref  string
+		key  apikey.Key
+	}{{"WholeKey", a.Secret, a}, {"LongerPrefix", b.Secret[:25], b}, {"ShorterPrefix", d.Secret[:15], d}} {
+		k, err := s.RevokeKey(ctx, tc.ref)
+		if err != nil || k.Prefix != tc.key.Prefix() {
+			t.Fatalf("%s: %v %+v", tc.name, err, k)
+		}
+	}
+	if _, err := s.RevokeKey(ctx, "tryon_live_zzzzzzzzzzzz"); err != tryon.ErrNotFound {
+		t.Fatalf("unknown prefix: %v", err)
+	}
+	if n := len(revoked()); n != 4 {
+		t.Fatalf("%d keys", n)
 	}
 }
 
