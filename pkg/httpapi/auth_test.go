@@ -55,6 +55,9 @@ func TestAuthentication(t *testing.T) {
 		{"ClientKeyHeader", "GET", "/generations", []string{"X-Client-Key", shop.LiveKey}, 200, "", ""},
 		{"BearerHeader", "GET", "/generations", []string{"Authorization", "Bearer " + shop.TestKey}, 200, "", ""},
 		{"BearerLowerCase", "GET", "/generations", []string{"Authorization", "bearer " + shop.LiveKey}, 200, "", ""},
+		{"SameKeyInBothHeaders", "GET", "/generations", []string{"X-Client-Key", shop.LiveKey, "Authorization", "Bearer " + shop.LiveKey}, 200, "", ""},
+		{"TwoDifferentKeys", "GET", "/generations", []string{"X-Client-Key", shop.LiveKey, "Authorization", "Bearer " + shop.TestKey}, 401, tryon.CodeUnauthorized, "two different API keys"},
+		{"AKeyAndAWrongOne", "GET", "/generations", []string{"X-Client-Key", "hello", "Authorization", "Bearer " + shop.TestKey}, 401, tryon.CodeUnauthorized, "two different API keys"},
 		{"AdminReadsAGeneration", "GET", "/generate/" + "00000000-0000-7000-8000-000000000000", []string{"X-Client-Key", admin}, 404, tryon.CodeNotFound, ""},
 	}
 	for _, tc := range cases {
@@ -77,6 +80,18 @@ func TestAuthentication(t *testing.T) {
 				t.Fatalf("an authenticated response lacks RateLimit headers: %v", r.Header)
 			}
 		})
+	}
+	// Two x-client-key headers with different keys are refused too.
+	req, _ := http.NewRequest(http.MethodGet, env.URL+"/generations", nil)
+	req.Header.Add("X-Client-Key", shop.LiveKey)
+	req.Header.Add("X-Client-Key", shop.TestKey)
+	resp, err := env.Client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("two x-client-key headers: %d", resp.StatusCode)
 	}
 	// Every wrong key reads the same: no oracle for which keys exist.
 	seen := map[string]bool{}

@@ -64,7 +64,11 @@ func (s *Server) authorize(r *http.Request, rt Route, st *requestState) error {
 		}
 		return nil
 	}
-	p, err := s.keys.Authenticate(r.Context(), presentedKey(r))
+	key, err := presentedKey(r)
+	if err != nil {
+		return err
+	}
+	p, err := s.keys.Authenticate(r.Context(), key)
 	if err != nil {
 		return err
 	}
@@ -76,21 +80,41 @@ func (s *Server) authorize(r *http.Request, rt Route, st *requestState) error {
 }
 
 // presentedKey reads the key from x-client-key, or Authorization: Bearer.
-func presentedKey(r *http.Request) string {
-	if k := strings.TrimSpace(r.Header.Get("X-Client-Key")); k != "" {
-		return k
+// The same key in both is one key; two different keys (in the two headers,
+// or in two x-client-key headers) are refused rather than served as
+// whichever is read first, so a client never acts under a key it did not
+// mean: errAmbiguousKey.
+func presentedKey(r *http.Request) (string, error) {
+	var keys []string
+	for _, v := range r.Header.Values("X-Client-Key") {
+		if k := strings.TrimSpace(v); k != "" {
+			keys = append(keys, k)
+		}
 	}
 	if auth := r.Header.Get("Authorization"); auth != "" {
 		scheme, token, ok := strings.Cut(auth, " ")
-		if ok && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) != "" {
-			return strings.TrimSpace(token)
+		switch {
+		case ok && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(token) != "":
+			keys = append(keys, strings.TrimSpace(token))
+		case len(keys) == 0:
+			// Something was presented, just not in a usable form: that is
+			// an invalid key, not a missing one.
+			return "malformed", nil
 		}
-		// Something was presented, just not in a usable form: that is an
-		// invalid key, not a missing one.
-		return "malformed"
 	}
-	return ""
+	if len(keys) == 0 {
+		return "", nil
+	}
+	for _, k := range keys[1:] {
+		if k != keys[0] {
+			return "", errAmbiguousKey
+		}
+	}
+	return keys[0], nil
 }
+
+var errAmbiguousKey = tryon.Errorf(tryon.CodeUnauthorized,
+	"the request carries two different API keys (x-client-key and Authorization, or two x-client-key headers); send one")
 
 // cors sets the CORS response headers and reports whether the origin is
 // allowed. An origin not on the list gets no Access-Control-Allow-* headers,
