@@ -24,15 +24,23 @@ type LookupFunc func(ctx context.Context, digest [32]byte) (*tryon.Principal, er
 // instance therefore authenticates without a database round trip; the price
 // is that a revocation or suspension takes up to TTL to reach every
 // instance. Unknown keys are remembered too, so a flood of made-up keys
-// costs one lookup each per TTL, not one per request.
+// costs one lookup each per TTL, not one per request; they are kept apart
+// from known keys and bounded on their own, so such a flood never evicts a
+// tenant's key. Concurrent requests with the same uncached key share one
+// lookup.
 type Cache struct {
 	TTL    time.Duration
 	Lookup LookupFunc
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxKnown and MaxUnknown bound the entries of each kind (0: 10,000);
+	// a full kind starts over, which only costs lookups.
+	MaxKnown, MaxUnknown int
 
-	mu      sync.Mutex
-	entries map[[32]byte]cacheEntry
+	mu       sync.Mutex
+	known    map[[32]byte]cacheEntry
+	unknown  map[[32]byte]cacheEntry
+	inflight map[[32]byte]*lookupCall
 }
 
 type cacheEntry struct {
@@ -40,9 +48,16 @@ type cacheEntry struct {
 	until     time.Time
 }
 
-// maxEntries bounds the cache; when full it starts over, which only costs
-// lookups.
-const maxEntries = 10_000
+// lookupCall is one lookup in progress, which requests for the same key
+// wait for instead of making their own.
+type lookupCall struct {
+	done      chan struct{}
+	principal *tryon.Principal
+	err       error
+}
+
+// defaultMaxEntries bounds each kind of entry when the Cache does not say.
+const defaultMaxEntries = 10_000
 
 // Authenticate checks a presented key and returns who it belongs to.
 func (c *Cache) Authenticate(ctx context.Context, presented string) (*tryon.Principal, error) {
@@ -53,18 +68,10 @@ func (c *Cache) Authenticate(ctx context.Context, presented string) (*tryon.Prin
 	if err != nil {
 		return nil, ErrInvalid
 	}
-	digest := key.Digest()
 	now := c.now()
-	p, ok := c.get(digest, now)
-	if !ok {
-		p, err = c.Lookup(ctx, digest)
-		switch {
-		case errors.Is(err, tryon.ErrNotFound):
-			p = nil
-		case err != nil:
-			return nil, err
-		}
-		c.put(digest, p, now)
+	p, err := c.principal(ctx, key.Digest(), now)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case p == nil, p.Key.Kind != key.Kind, p.Key.RevokedAt != nil:
@@ -84,21 +91,61 @@ func (c *Cache) now() time.Time {
 	return time.Now()
 }
 
-func (c *Cache) get(d [32]byte, now time.Time) (*tryon.Principal, bool) {
+// principal returns the cached principal of a digest (nil for an unknown
+// key), looking it up when it is not cached: once, however many requests
+// ask for it at the same time.
+func (c *Cache) principal(ctx context.Context, d [32]byte, now time.Time) (*tryon.Principal, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.entries[d]
-	if !ok || !now.Before(e.until) {
-		return nil, false
+	for _, m := range []map[[32]byte]cacheEntry{c.known, c.unknown} {
+		if e, ok := m[d]; ok && now.Before(e.until) {
+			c.mu.Unlock()
+			return e.principal, nil
+		}
 	}
-	return e.principal, true
+	if call, ok := c.inflight[d]; ok {
+		c.mu.Unlock()
+		select {
+		case <-call.done:
+			return call.principal, call.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if c.inflight == nil {
+		c.inflight = make(map[[32]byte]*lookupCall)
+	}
+	call := &lookupCall{done: make(chan struct{})}
+	c.inflight[d] = call
+	c.mu.Unlock()
+
+	p, err := c.Lookup(ctx, d)
+	if errors.Is(err, tryon.ErrNotFound) {
+		p, err = nil, nil
+	}
+	c.mu.Lock()
+	delete(c.inflight, d)
+	if err == nil {
+		c.put(d, p, now)
+	}
+	c.mu.Unlock()
+	// A failed lookup (the database is down) is not remembered: the
+	// waiters get its error, and the next request tries again.
+	call.principal, call.err = p, err
+	close(call.done)
+	return p, err
 }
 
+// put remembers a lookup's answer; c.mu is held.
 func (c *Cache) put(d [32]byte, p *tryon.Principal, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil || len(c.entries) >= maxEntries {
-		c.entries = make(map[[32]byte]cacheEntry)
+	m, limit := &c.known, c.MaxKnown
+	if p == nil {
+		m, limit = &c.unknown, c.MaxUnknown
 	}
-	c.entries[d] = cacheEntry{principal: p, until: now.Add(c.TTL)}
+	if limit <= 0 {
+		limit = defaultMaxEntries
+	}
+	if *m == nil || len(*m) >= limit {
+		*m = make(map[[32]byte]cacheEntry)
+	}
+	(*m)[d] = cacheEntry{principal: p, until: now.Add(c.TTL)}
 }

@@ -86,3 +86,78 @@ func TestExpiryIsCheckedOnEveryUse(t *testing.T) {
 		t.Fatalf("an expired key passed from the cache: %v", err)
 	}
 }
+
+// countingLookup is the real store's lookup, counted.
+func countingLookup(s *postgres.Store, n *atomic.Int32) apikey.LookupFunc {
+	return func(ctx context.Context, d [32]byte) (*tryon.Principal, error) {
+		n.Add(1)
+		return s.FindPrincipal(ctx, d)
+	}
+}
+
+// A flood of well-formed made-up keys (their checksum is public) fills the
+// unknown entries only: a tenant's cached key stays cached (issue 10, item 10).
+func TestUnknownKeysNeverEvictKnownOnes(t *testing.T) {
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	c, err := s.CreateClient(ctx, postgres.NewClient{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := apikey.New(tryon.KeyLive)
+	if _, err := s.CreateKey(ctx, &c.ID, k, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	var lookups atomic.Int32
+	cache := &apikey.Cache{TTL: time.Minute, MaxKnown: 50, MaxUnknown: 50, Lookup: countingLookup(s, &lookups)}
+	if _, err := cache.Authenticate(ctx, k.Secret); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 * 50 {
+		forged, _ := apikey.New(tryon.KeyLive)
+		if _, err := cache.Authenticate(ctx, forged.Secret); !errors.Is(err, apikey.ErrInvalid) {
+			t.Fatal(err)
+		}
+	}
+	before := lookups.Load()
+	if _, err := cache.Authenticate(ctx, k.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if lookups.Load() != before {
+		t.Fatalf("the flood of unknown keys evicted the tenant's key")
+	}
+}
+
+// Concurrent requests with the same uncached key make one lookup.
+func TestConcurrentRequestsShareOneLookup(t *testing.T) {
+	ctx := context.Background()
+	s := pgtest.NewStore(t)
+	c, err := s.CreateClient(ctx, postgres.NewClient{Name: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := apikey.New(tryon.KeyLive)
+	if _, err := s.CreateKey(ctx, &c.ID, k, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	var lookups atomic.Int32
+	cache := &apikey.Cache{TTL: time.Minute, Lookup: countingLookup(s, &lookups)}
+	start := make(chan struct{})
+	errs := make(chan error, 64)
+	for range 64 {
+		go func() {
+			<-start
+			_, err := cache.Authenticate(ctx, k.Secret)
+			errs <- err
+		}()
+	}
+	close(start)
+	for range 64 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := lookups.Load(); n != 1 {
+		t.Fatalf("%d lookups for one key", n)
+	}
+}
