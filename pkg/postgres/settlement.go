@@ -1,0 +1,52 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// FinishGeneration runs tryon_finish (settle or release, rollups, webhook
+// queueing) and reads the final row back, in one round trip.
+func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Completion, webhookLease time.Duration) (*tryon.FinishResult, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	var url, ctype, code, msg *string
+	var w, h *int
+	var size, retry *int64
+	if o := c.Output; o != nil {
+		url, ctype, w, h, size = &o.URL, &o.ContentType, &o.Width, &o.Height, &o.Bytes
+	}
+	if e := c.Error; e != nil {
+		codeStr := string(e.Code)
+		code, msg = &codeStr, &e.Message
+	}
+	if c.RetryAfter > 0 {
+		ms := c.RetryAfter.Milliseconds()
+		retry = &ms
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds())
+	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id)
+	res := s.pool.SendBatch(ctx, b)
+	defer res.Close()
+	var r tryon.FinishResult
+	var credits *int64
+	if err := res.QueryRow().Scan(&r.Finished, &r.DeliveryID, &credits); err != nil {
+		return nil, translate(err, "finish generation")
+	}
+	g, err := scanGeneration(res.QueryRow())
+	if err != nil {
+		return nil, translate(err, "finish generation")
+	}
+	r.Generation = g
+	if credits != nil {
+		m := tryon.Micros(*credits)
+		r.CreditsRemaining = &m
+	}
+	return &r, nil
+}
