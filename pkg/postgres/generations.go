@@ -77,7 +77,7 @@ func (s *Store) ReadGeneration(ctx context.Context, p *tryon.Principal, id uuid.
 	}
 	b := &pgx.Batch{}
 	queueRate(b, p)
-	b.Queue(`SELECT delivery_id FROM tryon_expire($1, $2, 1, $3)`, id, scope, webhookLease.Milliseconds())
+	b.Queue(`SELECT delivery_id FROM `+expireCall, expireArgs(id, scope, 1, webhookLease)...)
 	b.Queue(`UPDATE generations SET poll_lease_until = now() + $3 * interval '1 millisecond'
 		WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2) AND $3 > 0 AND status = 'processing'
 		  AND operation IS NOT NULL AND deadline > now()
@@ -126,7 +126,7 @@ func (s *Store) ListGenerations(ctx context.Context, p *tryon.Principal, f tryon
 	clientID := p.ClientID()
 	b := &pgx.Batch{}
 	queueRate(b, p)
-	b.Queue(`SELECT delivery_id FROM tryon_expire(NULL, $1, 100, $2)`, clientID, webhookLease.Milliseconds())
+	b.Queue(`SELECT delivery_id FROM `+expireCall, expireArgs(nil, clientID, 100, webhookLease)...)
 	b.Queue(`SELECT `+generationColumns+` FROM generations g
 		WHERE g.client_id = $1
 		  AND ($2::timestamptz IS NULL OR (g.created_at, g.id) < ($2, $3))

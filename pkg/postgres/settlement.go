@@ -29,8 +29,9 @@ func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Comp
 		retry = &ms
 	}
 	b := &pgx.Batch{}
-	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds())
+	timedOut := tryon.TimedOut()
+	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds(), string(timedOut.Code), timedOut.Message)
 	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
