@@ -2,10 +2,14 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -38,7 +42,7 @@ func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Comp
 	var r tryon.FinishResult
 	var credits *int64
 	if err := res.QueryRow().Scan(&r.Finished, &r.DeliveryID, &credits); err != nil {
-		return nil, translate(err, "finish generation")
+		return nil, translateSettlement(err)
 	}
 	g, err := scanGeneration(res.QueryRow())
 	if err != nil {
@@ -50,4 +54,16 @@ func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Comp
 		r.CreditsRemaining = &m
 	}
 	return &r, nil
+}
+
+// translateSettlement translates an error of tryon_finish. Settlement takes
+// no input from a client, so a constraint or data error there is a broken
+// invariant of ours (a balance that cannot cover what it reserved, say):
+// an internal error with its cause, never a client's invalid request.
+func translateSettlement(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "23") || strings.HasPrefix(pgErr.Code, "22")) {
+		return fmt.Errorf("finish generation: %w", err)
+	}
+	return translate(err, "finish generation")
 }
