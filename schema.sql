@@ -371,16 +371,24 @@ $$;
 
 -- admission.sql ---------------------------------------------------------------
 
--- tryon_admit admits a generation in one transaction: it counts the request
--- against the key's rate limit, locks the tenant (serialising its admissions,
--- so limits hold under any concurrency), claims the Idempotency-Key, checks
--- the concurrency limit and the prepaid balance, and inserts the generation
--- as processing with its price reserved. Nothing is written when it refuses,
--- except the rate counter.
+-- tryon_admit admits a generation in one transaction, checking in this order
+-- and stopping at the first refusal:
 --
--- outcome is one of: admitted, rate_limited, suspended, concurrency_limited,
--- insufficient_credits, replay (the key's first generation, in generation_id),
--- idempotency_mismatch.
+--   1. the tenant is active (its row is locked, serialising its admissions,
+--      so the limits below hold under any concurrency)       → suspended
+--   2. the key is under its rate limit (tryon_hit_rate; skipped when the
+--      precheck already counted the request)                 → rate_limited
+--   3. the Idempotency-Key is free, or claimed by the same request
+--      (replay: the first generation, in generation_id) or by
+--      another one                                           → replay, idempotency_mismatch
+--   4. the tenant is under its concurrency limit             → concurrency_limited
+--   5. a prepaid balance, less what is reserved, covers the
+--      price (the tenant's, else the default; 0 in test)     → insufficient_credits
+--   6. the generation is inserted as processing with its
+--      price reserved                                        → admitted
+--
+-- Nothing is written when it refuses, except the rate counter. The outcome
+-- strings are pkg/tryon's Outcome constants (a test keeps them equal).
 CREATE OR REPLACE FUNCTION tryon_admit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,

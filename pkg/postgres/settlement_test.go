@@ -11,17 +11,24 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
+// inFlight makes a tenant with one live generation admitted and in flight.
+func inFlight(t *testing.T, s *postgres.Store, balance *tryon.Micros) (*tryon.Client, tryon.Admission) {
+	t.Helper()
+	c, k := tenant(t, s, balance)
+	a := admission(c, k)
+	if r, err := s.Admit(context.Background(), a); err != nil || r.Outcome != tryon.Admitted {
+		t.Fatalf("admit: %+v %v", r, err)
+	}
+	return c, a
+}
+
 // TestPrepaidSwitchRefusesUnsettledReservations: a postpaid tenant's live
 // generation in flight reserves its price; switching to a zero prepaid
 // balance then would leave it unable to settle.
 func TestPrepaidSwitchRefusesUnsettledReservations(t *testing.T) {
 	s := pgtest.NewStore(t)
 	ctx := context.Background()
-	c, k := tenant(t, s, nil)
-	a := admission(c, k)
-	if r, err := s.Admit(ctx, a); err != nil || r.Outcome != tryon.Admitted {
-		t.Fatalf("admit: %+v %v", r, err)
-	}
+	c, a := inFlight(t, s, nil)
 	prepaid := postgres.ClientChange{Reason: "switch", MakePrepaid: true}
 	_, err := s.ChangeClient(ctx, c.ID, prepaid)
 	var te *tryon.Error
@@ -46,11 +53,7 @@ func TestSettlementConstraintViolationIsInternal(t *testing.T) {
 	s := pgtest.NewStore(t)
 	ctx := context.Background()
 	balance := tryon.Micros(100_000)
-	c, k := tenant(t, s, &balance)
-	a := admission(c, k)
-	if r, err := s.Admit(ctx, a); err != nil || r.Outcome != tryon.Admitted {
-		t.Fatalf("admit: %+v %v", r, err)
-	}
+	c, a := inFlight(t, s, &balance)
 	if _, err := s.Pool().Exec(ctx, `UPDATE clients SET balance_micros = 0 WHERE id = $1`, c.ID); err != nil {
 		t.Fatal(err)
 	}
