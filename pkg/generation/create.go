@@ -102,6 +102,8 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	if err != nil {
 		return nil, err
 	}
+	// Admission refuses a suspended tenant before it counts the request;
+	// leaving Rate nil lets the request wrapper count it.
 	if !precounted && admitted.Outcome != tryon.Suspended {
 		res.Rate = &admitted.Rate
 	}
