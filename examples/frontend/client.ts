@@ -3,7 +3,8 @@
 // types generated from public/openapi.json:
 //
 //   npx openapi-typescript@7.13.0 public/openapi.json -o examples/frontend/api.d.ts
-//   npx -p typescript@5.9.3 tsc -p examples/frontend
+//   npx -p typescript@5.9.3 tsc --strict --noEmit --target ES2022 --module ESNext \
+//     --moduleResolution Bundler --lib ES2022,DOM examples/frontend/client.ts
 import type { components, paths } from "./api";
 
 type GenerationRequest = components["schemas"]["GenerationRequest"];
