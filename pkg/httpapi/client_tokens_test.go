@@ -502,3 +502,27 @@ func TestClientTokenIdempotencyKeysNeverCrossEndUsers(t *testing.T) {
 		})
 	}
 }
+
+// TestRevokingTheTokensKeyTurnsTokensOff: a tenant's tokens of one mode act
+// as its "client tokens" key of that mode; revoking that key ends them.
+func TestRevokingTheTokensKeyTurnsTokensOff(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	shop := env.Tenant(apptest.TenantOptions{})
+	test := issueToken(t, env, shop.TestKey, map[string]any{"user": "alice", "origins": []string{shopOrigin}})
+	live := issueToken(t, env, shop.LiveKey, map[string]any{"user": "alice", "origins": []string{shopOrigin}})
+	var keyID string
+	if err := env.Store.Pool().QueryRow(context.Background(),
+		`SELECT key_id::text FROM client_token_keys WHERE client_id = $1 AND mode = 'test'`, shop.Client.ID).Scan(&keyID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.RevokeKey(context.Background(), keyID); err != nil {
+		t.Fatal(err)
+	}
+	fresh := apptest.New(t, apptest.Options{DatabaseURL: env.App.Config.DatabaseURL})
+	if r := fromPage(fresh, http.MethodPost, "/generate", test.Token, shopOrigin, map[string]any{"prompt": "a hat"}); r.Status != 401 {
+		t.Fatalf("a test token after its key was revoked: %d %s", r.Status, r.Body)
+	}
+	if r := fromPage(fresh, http.MethodPost, "/generate", live.Token, shopOrigin, map[string]any{"prompt": "a hat"}); r.Status != 200 {
+		t.Fatalf("a live token, whose key stands: %d %s", r.Status, r.Body)
+	}
+}
