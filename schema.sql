@@ -857,3 +857,12 @@ $$;
 -- ============================================================================
 -- Client tokens. End.
 -- ============================================================================
+
+-- params.sql ------------------------------------------------------------------
+
+-- The try-on and output parameters a generation asked for (task, garment
+-- categories and photo types, seed, output format and quality), as the API
+-- shows them; NULL when it asked for none. Never an image: input photos are
+-- not stored. Written once, right after admission, by RecordParams.
+ALTER TABLE generations ADD COLUMN IF NOT EXISTS params jsonb
+    CHECK (params IS NULL OR jsonb_typeof(params) = 'object');

@@ -61,7 +61,11 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 	if err != nil {
 		return nil, p.invalid("%v", err)
 	}
-	b, err := renderPNG(sc.prompt, w, h, person, garment)
+	outfit, err := loadOutfit(req.Garments)
+	if err != nil {
+		return nil, p.invalid("%v", err)
+	}
+	b, err := renderPNG(labelPrompt(sc.prompt, req), w, h, person, garment, outfit...)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +74,7 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 
 // renderPNG draws and encodes the picture for a prompt (without its
 // scenario tokens) at w×h.
-func renderPNG(prompt string, w, h int, person, garment picture) ([]byte, error) {
+func renderPNG(prompt string, w, h int, person, garment picture, outfit ...worn) ([]byte, error) {
 	lk := lookFor(sha256.Sum256([]byte(prompt)))
 	m := image.NewPaletted(image.Rect(0, 0, w, h), lk.palette())
 	sc := scene{
@@ -79,6 +83,7 @@ func renderPNG(prompt string, w, h int, person, garment picture) ([]byte, error)
 		footer:  fmt.Sprintf("FAKE %dX%d", w, h),
 		person:  person,
 		garment: garment,
+		outfit:  outfit,
 		samples: 1,
 	}
 	sc.draw(m)
@@ -97,4 +102,23 @@ func labelFor(prompt string) string {
 		return "FAKE"
 	}
 	return labelText(prompt, labelLen)
+}
+
+// labelPrompt is what a picture's banner and colours come from: the prompt,
+// or for a try-on task without one, its outfit and seed, so that changing
+// either shows in a local run.
+func labelPrompt(prompt string, req tryon.ProviderRequest) string {
+	if len(req.Garments) == 0 && req.Seed == nil {
+		return prompt
+	}
+	if prompt == "" && len(req.Garments) > 0 {
+		prompt = "TRYON"
+		for _, g := range req.Garments {
+			prompt += " " + string(g.Category)
+		}
+	}
+	if req.Seed != nil {
+		prompt += fmt.Sprintf(" SEED %d", *req.Seed)
+	}
+	return prompt
 }

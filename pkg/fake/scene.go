@@ -12,6 +12,9 @@ type scene struct {
 	look            look
 	label, footer   string
 	person, garment picture // either may be nil
+	// outfit is a try-on task's garments in dressing order, drawn worn
+	// over the person rather than beside it.
+	outfit []worn
 	// samples is how many samples per axis an input pixel averages; 1 is
 	// nearest neighbour, which is what a full-size output can afford.
 	samples int
@@ -50,6 +53,10 @@ func (sc *scene) draw(m *image.Paletted) {
 	l := layoutFor(m.Rect.Dx(), m.Rect.Dy())
 	gradient(m, m.Rect)
 	switch {
+	case sc.person != nil && len(sc.outfit) > 0:
+		sc.picture(m, sc.person, l.main)
+		pw, ph := sc.person.size()
+		sc.dress(m, fit(l.main, pw, ph))
 	case sc.person != nil && sc.garment != nil:
 		sc.picture(m, sc.person, l.main)
 		// The garment sits on a framed card, like a product shot beside the

@@ -35,6 +35,9 @@ func (p *Provider) buildCall(req tryon.ProviderRequest) (endpoint string, body [
 	if !ok {
 		return "", nil, invalid("fal serves no endpoint for service " + string(req.Service))
 	}
+	if len(req.Garments) > 0 {
+		return p.buildTryon(edit, req)
+	}
 	if (req.Person == nil) != (req.Garment == nil) {
 		return edit, nil, invalid("a try-on needs both a person and a garment image")
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tryonhq/tryon/pkg/media"
 	"github.com/tryonhq/tryon/pkg/tryon"
+	"github.com/tryonhq/tryon/pkg/tryonprompt"
 )
 
 // generateRequest is the body of models/{model}:generateContent. Field names
@@ -40,6 +41,7 @@ type blob struct {
 type generationConfig struct {
 	ResponseModalities []string    `json:"responseModalities"`
 	ImageConfig        imageConfig `json:"imageConfig"`
+	Seed               *int64      `json:"seed,omitempty"`
 }
 
 type imageConfig struct {
@@ -73,6 +75,9 @@ const tryOnInstruction = "Create a photorealistic image of the person in the fir
 
 // imagePrompt is the text part sent with the images.
 func imagePrompt(req tryon.ProviderRequest) string {
+	if len(req.Garments) > 0 {
+		return tryonprompt.Build(req.Service, req.Garments, req.Prompt)
+	}
 	if req.Person == nil || req.Garment == nil {
 		return req.Prompt
 	}
@@ -85,8 +90,8 @@ func imagePrompt(req tryon.ProviderRequest) string {
 // imageRequestBody builds the generateContent body for req.
 func imageRequestBody(model string, req tryon.ProviderRequest) ([]byte, error) {
 	parts := []part{{Text: imagePrompt(req)}}
-	// Person first, garment second: the instruction names them by position.
-	for _, img := range []*tryon.Image{req.Person, req.Garment} {
+	// Person first, garments next: the instruction names them by position.
+	for _, img := range inputImages(req) {
 		if img != nil {
 			parts = append(parts, part{InlineData: &blob{
 				MIMEType: img.ContentType,
@@ -106,6 +111,7 @@ func imageRequestBody(model string, req tryon.ProviderRequest) ([]byte, error) {
 		GenerationConfig: generationConfig{
 			ResponseModalities: []string{"IMAGE"},
 			ImageConfig:        imageConfig{AspectRatio: ratio, ImageSize: size},
+			Seed:               req.Seed,
 		},
 	})
 }
@@ -220,4 +226,14 @@ func prefixed(prefix, s string) string {
 		return ""
 	}
 	return prefix + s
+}
+
+// inputImages are the images sent after the text, in the order the text
+// names them: the person, then the garment or the outfit's garments.
+func inputImages(req tryon.ProviderRequest) []*tryon.Image {
+	images := []*tryon.Image{req.Person, req.Garment}
+	for _, g := range req.Garments {
+		images = append(images, g.Image)
+	}
+	return images
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -69,7 +70,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	// Not for client tokens: the precheck replays an Idempotency-Key
 	// without knowing end users, and only admission (tryon_admit_token)
 	// keeps one end user from another's generation.
-	if p.Token == nil && (isRemote(spec.PersonImage) || isRemote(spec.GarmentImage)) {
+	if p.Token == nil && spec.fetchesRemote() {
 		pre, err := r.Store.PrecheckAdmission(ctx, p, opts.IdempotencyKey, opts.RequestHash)
 		if pre != nil {
 			res.Rate = &pre.Rate
@@ -86,7 +87,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		precounted = true
 	}
 
-	person, garment, err := r.fetchInputs(ctx, spec, budget)
+	in, err := r.fetchInputs(ctx, spec, budget)
 	if err != nil {
 		return res, err
 	}
@@ -139,8 +140,21 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		return nil, fmt.Errorf("admit: unknown outcome %q", admitted.Outcome)
 	}
 
+	if params := spec.Params(); params != nil {
+		// Recorded beside the generation, not in admission: a try-on costs
+		// one more short statement, other requests none.
+		if err := r.Store.RecordParams(ctx, id, params); err != nil {
+			r.Log.Error("record generation params", "generation", id, "error", err)
+			return r.finish(ctx, res, id, tryon.Completion{Error: &tryon.GenerationError{
+				Code: tryon.CodeUpstreamError, Message: "the request could not be recorded"}}, opts.BaseURL)
+		}
+	}
 	req := tryon.ProviderRequest{Service: spec.Service, Prompt: spec.Prompt, Width: spec.Width, Height: spec.Height,
-		Person: person, Garment: garment, DurationSeconds: spec.DurationSeconds}
+		Person: in.person, Garment: in.garment, DurationSeconds: spec.DurationSeconds,
+		Seed: spec.Seed, OutputFormat: spec.OutputFormat, OutputQuality: spec.OutputQuality}
+	if len(spec.Garments) > 0 {
+		req.Garments = garmentsOf(spec.Garments, in.garments)
+	}
 	if op, ok := provider.(tryon.Operator); ok && spec.Service.IsVideo() {
 		return r.runLong(ctx, res, id, op, req, budget, opts.BaseURL)
 	}
@@ -179,42 +193,61 @@ func (r *Runner) replay(ctx context.Context, res *Result, id uuid.UUID, baseURL 
 	return res, nil
 }
 
-// fetchInputs loads the try-on images, both at once, within the budget.
-func (r *Runner) fetchInputs(ctx context.Context, spec Spec, budget Budget) (person, garment *tryon.Image, err error) {
-	if spec.PersonImage == "" {
-		return nil, nil, nil
+// inputs are a request's fetched images.
+type inputs struct {
+	person, garment *tryon.Image
+	garments        []*tryon.Image
+}
+
+// fetchInputs loads the input images, all at once, within the budget.
+// Every image that cannot be used is reported under its own field.
+func (r *Runner) fetchInputs(ctx context.Context, spec Spec, budget Budget) (inputs, error) {
+	type want struct {
+		field, url string
+		into       **tryon.Image
+	}
+	var in inputs
+	var wants []want
+	if spec.PersonImage != "" {
+		wants = append(wants, want{"person_image", spec.PersonImage, &in.person})
+	}
+	if spec.GarmentImage != "" {
+		wants = append(wants, want{"garment_image", spec.GarmentImage, &in.garment})
+	}
+	in.garments = make([]*tryon.Image, len(spec.Garments))
+	for i, g := range spec.Garments {
+		wants = append(wants, want{fmt.Sprintf("garments[%d].image", g.Index), g.Image, &in.garments[i]})
+	}
+	if len(wants) == 0 {
+		return in, nil
 	}
 	ctx, cancel := context.WithDeadline(ctx, budget.Work)
 	defer cancel()
-	type fetched struct {
-		img *tryon.Image
-		err error
+	errs := make([]error, len(wants))
+	var wg sync.WaitGroup
+	for i, w := range wants {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			*w.into, errs[i] = r.Fetcher.FetchImage(ctx, w.url)
+		}()
 	}
-	gch := make(chan fetched, 1)
-	go func() {
-		img, err := r.Fetcher.FetchImage(ctx, spec.GarmentImage)
-		gch <- fetched{img, err}
-	}()
-	person, perr := r.Fetcher.FetchImage(ctx, spec.PersonImage)
-	g := <-gch
+	wg.Wait()
 	var details []tryon.FieldError
-	for _, f := range []struct {
-		field string
-		err   error
-	}{{"garment_image", g.err}, {"person_image", perr}} {
-		if f.err == nil {
+	for i, err := range errs {
+		if err == nil {
 			continue
 		}
 		var te *tryon.Error
-		if !errors.As(f.err, &te) || te.Code != tryon.CodeInvalidRequest {
-			return nil, nil, fmt.Errorf("fetch %s: %w", f.field, f.err)
+		if !errors.As(err, &te) || te.Code != tryon.CodeInvalidRequest {
+			return inputs{}, fmt.Errorf("fetch %s: %w", wants[i].field, err)
 		}
-		details = append(details, tryon.FieldError{Field: f.field, Message: te.Message})
+		details = append(details, tryon.FieldError{Field: wants[i].field, Message: te.Message})
 	}
 	if len(details) > 0 {
-		return nil, nil, tryon.Invalid(sortDetails(details)...)
+		return inputs{}, tryon.Invalid(sortDetails(details)...)
 	}
-	return person, g.img, nil
+	return in, nil
 }
 
 // runSync calls an image provider within the budget and finishes the
@@ -225,6 +258,13 @@ func (r *Runner) runSync(ctx context.Context, res *Result, id uuid.UUID, provide
 	timedOut := pctx.Err() != nil
 	cancel()
 	var c tryon.Completion
+	if err == nil && req.OutputFormat != "" {
+		if out, err = convertOutput(out, req.OutputFormat, req.OutputQuality); err != nil {
+			r.Log.Error("convert output", "generation", id, "error", err)
+			return r.finish(ctx, res, id, tryon.Completion{Error: &tryon.GenerationError{
+				Code: tryon.CodeUpstreamError, Message: "the output could not be converted to " + string(req.OutputFormat)}}, baseURL)
+		}
+	}
 	if err != nil {
 		c = r.failure(id, err, timedOut)
 	} else {

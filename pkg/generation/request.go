@@ -20,6 +20,13 @@ type Request struct {
 	GarmentImage    *string        `json:"garment_image"`
 	DurationSeconds *int           `json:"duration_seconds"`
 	Metadata        map[string]any `json:"metadata"`
+	// The try-on task and output parameters (outfit.go).
+	Task          *string          `json:"task"`
+	Garments      []GarmentRequest `json:"garments"`
+	Seed          *int64           `json:"seed"`
+	OutputFormat  *string          `json:"output_format"`
+	OutputQuality *int             `json:"output_quality"`
+	NumOutputs    *int             `json:"num_outputs"`
 }
 
 // Spec is a validated request with defaults applied.
@@ -31,6 +38,12 @@ type Spec struct {
 	GarmentImage    string
 	DurationSeconds int // video only
 	Metadata        map[string]string
+	Task            tryon.Task
+	// Garments is a try-on task's outfit, in dressing order.
+	Garments      []GarmentSpec
+	Seed          *int64
+	OutputFormat  tryon.OutputFormat
+	OutputQuality int
 }
 
 // Limits of POST /generate (API.md).
@@ -53,13 +66,19 @@ func (r *Request) Validate() (Spec, error) {
 		details = append(details, tryon.FieldError{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 
+	s.Task = tryon.TaskGenerate
+	if r.Task != nil {
+		s.Task = tryon.Task(*r.Task)
+	}
 	switch {
+	case r.Prompt == nil && s.Task == tryon.TaskTryon:
+		// A try-on's instructions are Tryon's own; a prompt only adds to them.
 	case r.Prompt == nil:
 		bad("prompt", "is required")
 	default:
 		p := strings.TrimSpace(*r.Prompt)
 		switch n := utf8.RuneCountInString(p); {
-		case n == 0:
+		case n == 0 && s.Task != tryon.TaskTryon:
 			bad("prompt", "must not be empty")
 		case n > MaxPromptChars:
 			bad("prompt", "must be at most %d characters, got %d", MaxPromptChars, n)
@@ -87,6 +106,8 @@ func (r *Request) Validate() (Spec, error) {
 
 	person, garment := deref(r.PersonImage), deref(r.GarmentImage)
 	switch {
+	case s.Task == tryon.TaskTryon:
+		// validateOutfit checks the try-on's images.
 	case r.PersonImage != nil && r.GarmentImage == nil:
 		bad("garment_image", "is required when person_image is given")
 	case r.GarmentImage != nil && r.PersonImage == nil:
@@ -114,6 +135,9 @@ func (r *Request) Validate() (Spec, error) {
 	} else if s.Service == tryon.ServiceVeo3 {
 		s.DurationSeconds = DefaultVideoSecs
 	}
+
+	r.validateOutfit(&s, bad)
+	r.validateOutput(&s, bad)
 
 	if len(r.Metadata) > MaxMetadataPairs {
 		bad("metadata", "must have at most %d keys, got %d", MaxMetadataPairs, len(r.Metadata))

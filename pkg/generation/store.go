@@ -34,6 +34,9 @@ type Store interface {
 	// expires the tenant's generations past their deadline and returns a
 	// page; a refused listing is the rate limit's error, returned with the read.
 	ListGenerations(ctx context.Context, p *tryon.Principal, f tryon.ListFilter, webhookLease time.Duration) (*tryon.Read[tryon.Page], error)
+	// RecordParams records the try-on and output parameters a generation
+	// was admitted with.
+	RecordParams(ctx context.Context, id uuid.UUID, p *tryon.Params) error
 	// SetOperation records a long job's provider operation and moves its
 	// deadline to the long job's.
 	SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration) error

@@ -13,7 +13,8 @@ const generationColumns = `g.id, g.client_id, g.key_id, g.status, g.mode, g.serv
 	g.prompt, g.width, g.height, coalesce(g.duration_seconds, 0), g.metadata, g.idempotency_key,
 	g.price_micros, g.cost_micros, g.output_url, g.output_content_type, g.output_width,
 	g.output_height, g.output_bytes, g.error_code, g.error_message, g.retry_after_ms,
-	coalesce(g.operation, ''), g.latency_ms, g.created_at, g.deadline, g.completed_at`
+	coalesce(g.operation, ''), g.latency_ms, g.created_at, g.deadline, g.completed_at,
+	g.params`
 
 func scanGeneration(row pgx.Row) (*tryon.Generation, error) {
 	var g tryon.Generation
@@ -24,7 +25,8 @@ func scanGeneration(row pgx.Row) (*tryon.Generation, error) {
 		&g.Prompt, &g.Width, &g.Height, &g.DurationSecs, &g.Metadata, &g.IdempotencyKey,
 		&g.PriceMicros, &g.CostMicros, &outURL, &outType, &outW,
 		&outH, &outBytes, &errCode, &errMsg, &retryMS,
-		&g.Operation, &g.LatencyMS, &g.CreatedAt, &g.Deadline, &g.CompletedAt)
+		&g.Operation, &g.LatencyMS, &g.CreatedAt, &g.Deadline, &g.CompletedAt,
+		&g.Params)
 	if err != nil {
 		return nil, err
 	}

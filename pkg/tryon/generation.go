@@ -100,6 +100,8 @@ type Generation struct {
 	LatencyMS      *int64
 	Metadata       map[string]string
 	IdempotencyKey *string
+	// Params are the try-on and output parameters asked for; nil when none.
+	Params *Params
 	// Operation is the provider's long-running operation name (video), stored
 	// so that later requests can poll it.
 	Operation string

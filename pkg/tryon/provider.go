@@ -21,8 +21,19 @@ type ProviderRequest struct {
 	// Width and Height are what the tenant asked for; providers snap them to
 	// what the model supports and report the real size in the Result.
 	Width, Height int
-	// Person and Garment are the try-on inputs; both nil or both set.
+	// Person and Garment are the try-on inputs of a generate task; both nil
+	// or both set.
 	Person, Garment *Image
+	// Garments is the outfit of a try-on task (Person is then set, Garment
+	// nil, and Prompt is the tenant's optional extra instruction). Providers
+	// write the try-on instructions themselves (package tryonprompt).
+	Garments []Garment
+	// Seed is sent to models that take one; nil lets the model choose.
+	Seed *int64
+	// OutputFormat and OutputQuality are passed to providers that encode
+	// the output themselves; the runner converts to PNG or JPEG otherwise.
+	OutputFormat  OutputFormat
+	OutputQuality int
 	DurationSeconds int // video only
 }
 

@@ -51,8 +51,10 @@ type Generation struct {
 	LatencyMS       *int64            `json:"latency_ms"`
 	Metadata        map[string]string `json:"metadata"`
 	IdempotencyKey  *string           `json:"idempotency_key"`
-	CreatedAt       string            `json:"created_at"`
-	CompletedAt     *string           `json:"completed_at"`
+	// Params are the try-on and output parameters asked for, when any.
+	Params      *tryon.Params `json:"params,omitempty"`
+	CreatedAt   string        `json:"created_at"`
+	CompletedAt *string       `json:"completed_at"`
 }
 
 // FromGeneration renders g. baseURL makes stored paths (/assets/...)
@@ -64,7 +66,7 @@ func FromGeneration(g *tryon.Generation, baseURL string) Generation {
 		Width: g.Width, Height: g.Height,
 		CostMicros: g.CostMicros, Cost: g.CostMicros.Dollars(), Currency: tryon.Currency,
 		LatencyMS: g.LatencyMS, Metadata: g.Metadata, IdempotencyKey: g.IdempotencyKey,
-		CreatedAt: Time(g.CreatedAt),
+		Params: g.Params, CreatedAt: Time(g.CreatedAt),
 	}
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
