@@ -32,8 +32,8 @@ type ProviderRequest struct {
 	Seed *int64
 	// OutputFormat and OutputQuality are passed to providers that encode
 	// the output themselves; the runner converts to PNG or JPEG otherwise.
-	OutputFormat  OutputFormat
-	OutputQuality int
+	OutputFormat    OutputFormat
+	OutputQuality   int
 	DurationSeconds int // video only
 }
 
