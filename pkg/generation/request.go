@@ -78,7 +78,7 @@ func (r *Request) Validate() (Spec, error) {
 	default:
 		p := strings.TrimSpace(*r.Prompt)
 		switch n := utf8.RuneCountInString(p); {
-		case n == 0 && s.Task != tryon.TaskTryon:
+		case n == 0:
 			bad("prompt", "must not be empty")
 		case n > MaxPromptChars:
 			bad("prompt", "must be at most %d characters, got %d", MaxPromptChars, n)

@@ -393,6 +393,12 @@ func TestOpenAPIRequestSchema(t *testing.T) {
 		{"prompt": "try it on", "person_image": photos.URL + "/anna.png", "garment_image": dataURL},
 		{"prompt": "a turn", "service": "veo3"},
 		{"prompt": "a turn", "service": "veo3", "width": 720, "height": 1280, "duration_seconds": 4},
+		{"task": "tryon", "person_image": dataURL, "garments": []any{map[string]any{"image": dataURL, "category": "top"}}},
+		{"task": "tryon", "person_image": photos.URL + "/anna.png", "prompt": "tuck it in", "seed": 7, "output_format": "jpeg",
+			"output_quality": 80, "num_outputs": 1, "garments": []any{
+				map[string]any{"image": dataURL, "category": "bottom", "photo_type": "model"},
+				map[string]any{"image": dataURL, "category": "outerwear", "photo_type": "flat-lay"}}},
+		{"prompt": "a cat", "task": "generate", "seed": 0, "output_format": "png"},
 	}
 	for _, body := range valid {
 		if problems := doc.validate(schema, toJSONValue(t, body), "request", true); len(problems) > 0 {
@@ -437,6 +443,17 @@ func TestOpenAPIRequestSchema(t *testing.T) {
 		{"metadata.k", map[string]any{"prompt": "x", "metadata": map[string]any{"k": 5}}},
 		{"metadata.k", map[string]any{"prompt": "x", "metadata": map[string]any{"k": "a\x00b"}}},
 		{"promt", map[string]any{"promt": "x"}},
+		{"garments", map[string]any{"task": "tryon", "person_image": dataURL}},
+		{"garments", map[string]any{"task": "tryon", "person_image": dataURL, "garments": []any{}}},
+		{"person_image", map[string]any{"task": "tryon", "garments": []any{map[string]any{"image": dataURL, "category": "top"}}}},
+		{"garments", map[string]any{"prompt": "x", "garments": []any{map[string]any{"image": dataURL, "category": "top"}}}},
+		{"garments[0].category", map[string]any{"task": "tryon", "person_image": dataURL, "garments": []any{map[string]any{"image": dataURL, "category": "hat"}}}},
+		{"garments[0].photo_type", map[string]any{"task": "tryon", "person_image": dataURL, "garments": []any{map[string]any{"image": dataURL, "category": "top", "photo_type": "x"}}}},
+		{"task", map[string]any{"prompt": "x", "task": "paint"}},
+		{"seed", map[string]any{"prompt": "x", "seed": -1}},
+		{"output_format", map[string]any{"prompt": "x", "output_format": "gif"}},
+		{"output_quality", map[string]any{"prompt": "x", "output_quality": 50}},
+		{"num_outputs", map[string]any{"prompt": "x", "num_outputs": 3}},
 	}
 	for _, tc := range invalid {
 		if problems := doc.validate(schema, toJSONValue(t, tc.body), "request", true); len(problems) == 0 {
