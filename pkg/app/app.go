@@ -105,6 +105,8 @@ func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logge
 	var fl *fal.Provider
 	for _, s := range tryon.Services {
 		switch cfg.ProviderFor(s) {
+		case "":
+			// Not offered live on this deployment (fashn without a fal key).
 		case config.ProviderFake:
 			p.Live[s] = fk
 		case config.ProviderGemini:
@@ -119,7 +121,7 @@ func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logge
 			if fl == nil {
 				fl = fal.New(fal.Config{Key: cfg.FalKey, BaseURL: cfg.FalBaseURL, Fetcher: fetcher, Logger: log,
 					Endpoints: map[tryon.Service]string{tryon.ServiceBanana: cfg.FalEndpointBanana,
-						tryon.ServiceBananaPro: cfg.FalEndpointBananaPro}})
+						tryon.ServiceBananaPro: cfg.FalEndpointBananaPro, tryon.ServiceFashn: cfg.FalEndpointFashn}})
 			}
 			p.Live[s] = fl
 		default:

@@ -49,10 +49,12 @@ type Config struct {
 	PriceBanana    int64 `envconfig:"PRICE_BANANA_MICROS" default:"40000" desc:"default price of a banana image, micro-dollars"`
 	PriceBananaPro int64 `envconfig:"PRICE_BANANA_PRO_MICROS" default:"150000" desc:"default price of a banana-pro image, micro-dollars"`
 	PriceVeo3      int64 `envconfig:"PRICE_VEO3_MICROS" default:"1200000" desc:"default price of a veo3 video, micro-dollars"`
+	PriceFashn     int64 `envconfig:"PRICE_FASHN_MICROS" default:"100000" desc:"default price of a fashn try-on, micro-dollars (fal charges $0.075 per garment: an outfit is one call per garment)"`
 
 	ProviderBanana    string `envconfig:"PROVIDER_BANANA" default:"gemini" desc:"gemini, fal or fake"`
 	ProviderBananaPro string `envconfig:"PROVIDER_BANANA_PRO" default:"gemini" desc:"gemini, fal or fake"`
 	ProviderVeo3      string `envconfig:"PROVIDER_VEO3" default:"gemini" desc:"gemini or fake"`
+	ProviderFashn     string `envconfig:"PROVIDER_FASHN" desc:"fal or fake; default fal when FAL_KEY is set, else live fashn requests are refused (test keys always work)"`
 
 	GeminiAPIKey         string `envconfig:"GEMINI_API_KEY" desc:"Gemini API key (required when a service uses gemini)"`
 	GeminiBaseURL        string `envconfig:"GEMINI_BASE_URL" default:"https://generativelanguage.googleapis.com" desc:"Gemini API base URL"`
@@ -64,6 +66,7 @@ type Config struct {
 	FalBaseURL           string `envconfig:"FAL_BASE_URL" default:"https://fal.run" desc:"fal synchronous endpoint base URL"`
 	FalEndpointBanana    string `envconfig:"FAL_ENDPOINT_BANANA" default:"fal-ai/nano-banana/edit" desc:"fal endpoint for banana"`
 	FalEndpointBananaPro string `envconfig:"FAL_ENDPOINT_BANANA_PRO" default:"fal-ai/nano-banana-pro/edit" desc:"fal endpoint for banana-pro"`
+	FalEndpointFashn     string `envconfig:"FAL_ENDPOINT_FASHN" default:"fal-ai/fashn/tryon/v1.6" desc:"fal endpoint for fashn"`
 
 	FakeLatency      time.Duration `envconfig:"FAKE_LATENCY" default:"0s" desc:"latency of the fake provider's images"`
 	FakeVideoLatency time.Duration `envconfig:"FAKE_VIDEO_LATENCY" default:"15s" desc:"how long the fake provider's videos take"`
@@ -85,6 +88,8 @@ func (c *Config) ProviderFor(s tryon.Service) string {
 		return c.ProviderBananaPro
 	case tryon.ServiceVeo3:
 		return c.ProviderVeo3
+	case tryon.ServiceFashn:
+		return c.fashnProvider()
 	}
 	return c.ProviderBanana
 }
@@ -96,6 +101,8 @@ func (c *Config) DefaultPrice(s tryon.Service) tryon.Micros {
 		return tryon.Micros(c.PriceBananaPro)
 	case tryon.ServiceVeo3:
 		return tryon.Micros(c.PriceVeo3)
+	case tryon.ServiceFashn:
+		return tryon.Micros(c.PriceFashn)
 	}
 	return tryon.Micros(c.PriceBanana)
 }
@@ -170,6 +177,16 @@ func (c *Config) Validate() error {
 			bad(name, "must be gemini, fal or fake, got %q", p)
 		}
 	}
+	switch c.ProviderFashn {
+	case "", ProviderFake:
+	case ProviderFal:
+		usesFal = true
+	default:
+		bad("PROVIDER_FASHN", "must be fal or fake, got %q", c.ProviderFashn)
+	}
+	if c.PriceFashn < 0 {
+		bad("PRICE_FASHN_MICROS", "must not be negative, got %d", c.PriceFashn)
+	}
 	if usesGemini && c.GeminiAPIKey == "" {
 		bad("GEMINI_API_KEY", "is required when a PROVIDER_* setting is gemini (or set PROVIDER_*=fake for local runs)")
 	}
@@ -198,4 +215,17 @@ func (c *Config) Validate() error {
 		bad("WEBHOOK_TIMEOUT", "must be more than 0 and at most 1m")
 	}
 	return errors.Join(errs...)
+}
+
+// fashnProvider is PROVIDER_FASHN, or by default fal when a fal key is
+// configured and none ("") otherwise: FASHN is served only through fal, so
+// a deployment without a fal key has no live fashn service.
+func (c *Config) fashnProvider() string {
+	if c.ProviderFashn != "" {
+		return c.ProviderFashn
+	}
+	if c.FalKey != "" {
+		return ProviderFal
+	}
+	return ""
 }

@@ -37,6 +37,10 @@ func (b *encoderBuffers) Put(buf *png.EncoderBuffer) { b.pool.Put(buf) }
 
 func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {
 	w, h := req.Width, req.Height
+	if req.Service == tryon.ServiceFashn {
+		// FASHN v1.6 always answers 864×1296, whatever was asked.
+		w, h = 864, 1296
+	}
 	if w == 0 && h == 0 {
 		w, h = defaultSide, defaultSide
 	}

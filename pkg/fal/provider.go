@@ -24,6 +24,7 @@ const DefaultMaxOutputBytes int64 = 32 << 20
 var defaultEndpoints = map[tryon.Service]string{
 	tryon.ServiceBanana:    "fal-ai/nano-banana/edit",
 	tryon.ServiceBananaPro: "fal-ai/nano-banana-pro/edit",
+	tryon.ServiceFashn:     DefaultFashnEndpoint,
 }
 
 // Config configures a Provider. Only Key and Fetcher have no usable default.
@@ -122,6 +123,9 @@ func (p *Provider) Model(s tryon.Service) string { return p.endpoints[s] }
 // attempt; every failure is a *tryon.ProviderError, except a cancelled ctx,
 // which is returned as is because nobody is waiting for a classification.
 func (p *Provider) Generate(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {
+	if req.Service == tryon.ServiceFashn {
+		return p.generateFashn(ctx, req)
+	}
 	endpoint, body, perr := p.buildCall(req)
 	if perr != nil {
 		return nil, p.report(perr, endpoint)

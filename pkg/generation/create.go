@@ -59,7 +59,8 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	mode := p.Key.Kind.Mode()
 	provider := r.Providers.For(mode, spec.Service)
 	if provider == nil {
-		return nil, fmt.Errorf("no provider configured for %s", spec.Service)
+		return nil, tryon.Invalid(tryon.FieldError{Field: "service",
+			Message: fmt.Sprintf("%s is not offered on this deployment", spec.Service)})
 	}
 	res := &Result{}
 

@@ -36,6 +36,9 @@ type badFunc func(field, format string, args ...any)
 // image and one to three garments that can be worn together; a generate
 // task takes no garments.
 func (r *Request) validateOutfit(s *Spec, bad badFunc) {
+	if s.Service.TryonOnly() && s.Task != tryon.TaskTryon {
+		bad("task", "must be tryon with service %s, a dedicated try-on model", s.Service)
+	}
 	switch s.Task {
 	case tryon.TaskGenerate:
 		if r.Garments != nil {

@@ -14,10 +14,13 @@ const (
 	ServiceBanana    Service = "banana"
 	ServiceBananaPro Service = "banana-pro"
 	ServiceVeo3      Service = "veo3"
+	// ServiceFashn is FASHN's dedicated try-on model (v1.6), served by fal:
+	// task tryon only.
+	ServiceFashn Service = "fashn"
 )
 
 // Services lists every service in a stable order.
-var Services = []Service{ServiceBanana, ServiceBananaPro, ServiceVeo3}
+var Services = []Service{ServiceBanana, ServiceBananaPro, ServiceVeo3, ServiceFashn}
 
 // Valid reports whether s is a known service.
 func (s Service) Valid() bool {
@@ -31,6 +34,10 @@ func (s Service) Valid() bool {
 
 // IsVideo reports whether the service produces video, which is long-running.
 func (s Service) IsVideo() bool { return s == ServiceVeo3 }
+
+// TryonOnly reports whether the service is a dedicated try-on model, which
+// takes a person and garments and no prompt of its own.
+func (s Service) TryonOnly() bool { return s == ServiceFashn }
 
 // Status is the lifecycle state of a generation.
 type Status string

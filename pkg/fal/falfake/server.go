@@ -44,6 +44,9 @@ type Server struct {
 	files    map[string][]byte // served under /files/{name}
 	flaky    map[string]bool   // prompts whose [fal:flaky] failure was already served
 	seq      int
+
+	fashnScenario Scenario // fashn.go
+	fashnBodies   [][]byte
 }
 
 // Request is one model call as the fake received it.
@@ -75,6 +78,7 @@ func New() *Server {
 	for _, ep := range Endpoints {
 		mux.Handle("POST /"+ep, s.handleModel(ep))
 	}
+	mux.HandleFunc("POST /"+FashnEndpoint, s.handleFashn)
 	mux.HandleFunc("GET /files/{name}", s.handleFile)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, map[string]any{"detail": "Application not found"})
