@@ -144,7 +144,7 @@ func TestMetricsShape(t *testing.T) {
 	if m.Test.Generations != 1 || m.Test.Succeeded != 1 || m.Test.CostMicros != 0 || m.Test.Currency != "USD" {
 		t.Fatalf("test %+v, want the one test generation, free", m.Test)
 	}
-	if len(m.ByService) != 3 || m.ByService["banana"] != (countsBody{2, 1, 1, 40_000}) || m.ByService["banana-pro"] != (countsBody{}) {
+	if len(m.ByService) != len(tryon.Services) || m.ByService["banana"] != (countsBody{2, 1, 1, 40_000}) || m.ByService["banana-pro"] != (countsBody{}) {
 		t.Fatalf("by_service %+v", m.ByService)
 	}
 	if len(m.Recent) != 3 || m.Recent[2].ID != ok.ID || m.Recent[0].Mode != "test" || m.Recent[2].Output == nil ||

@@ -17,10 +17,12 @@ const (
 	// ServiceFashn is FASHN's dedicated try-on model (v1.6), served by fal:
 	// task tryon only.
 	ServiceFashn Service = "fashn"
+	// ServiceVTO is Google's Virtual Try-On on Vertex AI: task tryon only.
+	ServiceVTO Service = "vto"
 )
 
 // Services lists every service in a stable order.
-var Services = []Service{ServiceBanana, ServiceBananaPro, ServiceVeo3, ServiceFashn}
+var Services = []Service{ServiceBanana, ServiceBananaPro, ServiceVeo3, ServiceFashn, ServiceVTO}
 
 // Valid reports whether s is a known service.
 func (s Service) Valid() bool {
@@ -37,7 +39,7 @@ func (s Service) IsVideo() bool { return s == ServiceVeo3 }
 
 // TryonOnly reports whether the service is a dedicated try-on model, which
 // takes a person and garments and no prompt of its own.
-func (s Service) TryonOnly() bool { return s == ServiceFashn }
+func (s Service) TryonOnly() bool { return s == ServiceFashn || s == ServiceVTO }
 
 // Status is the lifecycle state of a generation.
 type Status string
