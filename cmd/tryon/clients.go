@@ -124,7 +124,7 @@ func runClient(ctx context.Context, e env, args []string) error {
 		}
 		svc := tryon.Service(pos[1])
 		if !svc.Valid() {
-			return usageError{"service must be banana, banana-pro, veo3 or fashn"}
+			return usageError{"service must be banana, banana-pro, veo3, fashn or vto"}
 		}
 		p, err := strconv.ParseInt(pos[2], 10, 64)
 		if err != nil || p < 0 {

@@ -22,6 +22,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/safefetch"
 	"github.com/tryonhq/tryon/pkg/tryon"
+	"github.com/tryonhq/tryon/pkg/vertex"
 	"github.com/tryonhq/tryon/pkg/webhook"
 )
 
@@ -109,6 +110,9 @@ func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logge
 			// Not offered live on this deployment (fashn without a fal key).
 		case config.ProviderFake:
 			p.Live[s] = fk
+		case config.ProviderVertex:
+			p.Live[s] = vertex.New(vertex.Config{CredentialsJSON: []byte(cfg.VertexCredentialsJSON), Project: cfg.VertexProject,
+				Location: cfg.VertexLocation, Model: cfg.VertexModelVTO, BaseURL: cfg.VertexBaseURL, Logger: log})
 		case config.ProviderGemini:
 			if gem == nil {
 				gem = gemini.New(gemini.Config{APIKey: cfg.GeminiAPIKey, BaseURL: cfg.GeminiBaseURL,

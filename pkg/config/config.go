@@ -18,6 +18,7 @@ import (
 const (
 	ProviderGemini = "gemini"
 	ProviderFal    = "fal"
+	ProviderVertex = "vertex"
 	ProviderFake   = "fake"
 )
 
@@ -49,11 +50,13 @@ type Config struct {
 	PriceBanana    int64 `envconfig:"PRICE_BANANA_MICROS" default:"40000" desc:"default price of a banana image, micro-dollars"`
 	PriceBananaPro int64 `envconfig:"PRICE_BANANA_PRO_MICROS" default:"150000" desc:"default price of a banana-pro image, micro-dollars"`
 	PriceVeo3      int64 `envconfig:"PRICE_VEO3_MICROS" default:"1200000" desc:"default price of a veo3 video, micro-dollars"`
+	PriceVTO       int64 `envconfig:"PRICE_VTO_MICROS" default:"100000" desc:"default price of a vto try-on, micro-dollars (Vertex bills each prediction: an outfit is one per garment)"`
 	PriceFashn     int64 `envconfig:"PRICE_FASHN_MICROS" default:"100000" desc:"default price of a fashn try-on, micro-dollars (fal charges $0.075 per garment: an outfit is one call per garment)"`
 
 	ProviderBanana    string `envconfig:"PROVIDER_BANANA" default:"gemini" desc:"gemini, fal or fake"`
 	ProviderBananaPro string `envconfig:"PROVIDER_BANANA_PRO" default:"gemini" desc:"gemini, fal or fake"`
 	ProviderVeo3      string `envconfig:"PROVIDER_VEO3" default:"gemini" desc:"gemini or fake"`
+	ProviderVTO       string `envconfig:"PROVIDER_VTO" desc:"vertex or fake; default vertex when VERTEX_CREDENTIALS_JSON is set, else live vto requests are refused (test keys always work)"`
 	ProviderFashn     string `envconfig:"PROVIDER_FASHN" desc:"fal or fake; default fal when FAL_KEY is set, else live fashn requests are refused (test keys always work)"`
 
 	GeminiAPIKey         string `envconfig:"GEMINI_API_KEY" desc:"Gemini API key (required when a service uses gemini)"`
@@ -67,6 +70,12 @@ type Config struct {
 	FalEndpointBanana    string `envconfig:"FAL_ENDPOINT_BANANA" default:"fal-ai/nano-banana/edit" desc:"fal endpoint for banana"`
 	FalEndpointBananaPro string `envconfig:"FAL_ENDPOINT_BANANA_PRO" default:"fal-ai/nano-banana-pro/edit" desc:"fal endpoint for banana-pro"`
 	FalEndpointFashn     string `envconfig:"FAL_ENDPOINT_FASHN" default:"fal-ai/fashn/tryon/v1.6" desc:"fal endpoint for fashn"`
+
+	VertexCredentialsJSON string `envconfig:"VERTEX_CREDENTIALS_JSON" desc:"service account key file (JSON) for Vertex AI Virtual Try-On"`
+	VertexProject         string `envconfig:"VERTEX_PROJECT" desc:"Google Cloud project; default: the key file's project_id"`
+	VertexLocation        string `envconfig:"VERTEX_LOCATION" default:"us-central1" desc:"Vertex AI region"`
+	VertexModelVTO        string `envconfig:"VERTEX_MODEL_VTO" default:"virtual-try-on-001" desc:"Vertex model for vto"`
+	VertexBaseURL         string `envconfig:"VERTEX_BASE_URL" desc:"Vertex AI API base URL; default https://{VERTEX_LOCATION}-aiplatform.googleapis.com"`
 
 	FakeLatency      time.Duration `envconfig:"FAKE_LATENCY" default:"0s" desc:"latency of the fake provider's images"`
 	FakeVideoLatency time.Duration `envconfig:"FAKE_VIDEO_LATENCY" default:"15s" desc:"how long the fake provider's videos take"`
@@ -90,6 +99,11 @@ func (c *Config) ProviderFor(s tryon.Service) string {
 		return c.ProviderVeo3
 	case tryon.ServiceFashn:
 		return c.fashnProvider()
+	case tryon.ServiceVTO:
+		if c.ProviderVTO == "" && c.VertexCredentialsJSON != "" {
+			return ProviderVertex
+		}
+		return c.ProviderVTO
 	}
 	return c.ProviderBanana
 }
@@ -103,6 +117,8 @@ func (c *Config) DefaultPrice(s tryon.Service) tryon.Micros {
 		return tryon.Micros(c.PriceVeo3)
 	case tryon.ServiceFashn:
 		return tryon.Micros(c.PriceFashn)
+	case tryon.ServiceVTO:
+		return tryon.Micros(c.PriceVTO)
 	}
 	return tryon.Micros(c.PriceBanana)
 }
@@ -183,6 +199,18 @@ func (c *Config) Validate() error {
 		usesFal = true
 	default:
 		bad("PROVIDER_FASHN", "must be fal or fake, got %q", c.ProviderFashn)
+	}
+	switch c.ProviderVTO {
+	case "", ProviderFake:
+	case ProviderVertex:
+		if c.VertexCredentialsJSON == "" {
+			bad("VERTEX_CREDENTIALS_JSON", "is required when PROVIDER_VTO is vertex")
+		}
+	default:
+		bad("PROVIDER_VTO", "must be vertex or fake, got %q", c.ProviderVTO)
+	}
+	if c.PriceVTO < 0 {
+		bad("PRICE_VTO_MICROS", "must not be negative, got %d", c.PriceVTO)
 	}
 	if c.PriceFashn < 0 {
 		bad("PRICE_FASHN_MICROS", "must not be negative, got %d", c.PriceFashn)

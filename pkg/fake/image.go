@@ -41,6 +41,11 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 		// FASHN v1.6 always answers 864×1296, whatever was asked.
 		w, h = 864, 1296
 	}
+	if req.Service == tryon.ServiceVTO && req.Person != nil && req.Person.Width > 0 && req.Person.Height > 0 {
+		// Virtual Try-On answers at the person photo's size, within the
+		// sizes the fake draws.
+		w, h = min(max(req.Person.Width, minSide), maxSide), min(max(req.Person.Height, minSide), maxSide)
+	}
 	if w == 0 && h == 0 {
 		w, h = defaultSide, defaultSide
 	}

@@ -65,7 +65,7 @@ func (p *Provider) Model(s tryon.Service) string { return "fake-" + string(s) }
 // for it and returns the MP4, for callers that treat every service alike.
 func (p *Provider) Generate(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {
 	switch req.Service {
-	case tryon.ServiceBanana, tryon.ServiceBananaPro, tryon.ServiceFashn:
+	case tryon.ServiceBanana, tryon.ServiceBananaPro, tryon.ServiceFashn, tryon.ServiceVTO:
 		return p.generateImage(ctx, req)
 	case tryon.ServiceVeo3:
 		return p.generateVideo(ctx, req)

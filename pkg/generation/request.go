@@ -92,7 +92,7 @@ func (r *Request) Validate() (Spec, error) {
 	if r.Service != nil {
 		s.Service = tryon.Service(*r.Service)
 		if !s.Service.Valid() {
-			bad("service", "must be one of banana, banana-pro, veo3, fashn")
+			bad("service", "must be one of banana, banana-pro, veo3, fashn, vto")
 		}
 	}
 

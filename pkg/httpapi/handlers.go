@@ -191,7 +191,7 @@ func (s *Server) handleListGenerations(w http.ResponseWriter, r *http.Request) {
 		details = append(details, tryon.FieldError{Field: "status", Message: "must be processing, succeeded or failed"})
 	}
 	if f.Service != "" && !f.Service.Valid() {
-		details = append(details, tryon.FieldError{Field: "service", Message: "must be banana, banana-pro, veo3 or fashn"})
+		details = append(details, tryon.FieldError{Field: "service", Message: "must be banana, banana-pro, veo3, fashn or vto"})
 	}
 	if f.Mode != "" && !f.Mode.Valid() {
 		details = append(details, tryon.FieldError{Field: "mode", Message: "must be live or test"})
