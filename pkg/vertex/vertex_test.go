@@ -62,8 +62,12 @@ func pngInput(t *testing.T, w, h int, c color.RGBA) *tryon.Image {
 // sentRequest is what the fake received, as the provider meant it.
 type sentRequest struct {
 	Instances []struct {
-		PersonImage   struct{ Image struct{ BytesBase64Encoded string } }
-		ProductImages []struct{ Image struct{ BytesBase64Encoded string } }
+		PersonImage struct {
+			Image struct{ BytesBase64Encoded string }
+		}
+		ProductImages []struct {
+			Image struct{ BytesBase64Encoded string }
+		}
 	}
 	Parameters struct {
 		SampleCount      int
