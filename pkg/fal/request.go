@@ -48,6 +48,10 @@ func (p *Provider) buildCall(req tryon.ProviderRequest) (endpoint string, body [
 		OutputFormat: "png",
 		AspectRatio:  snapAspectRatio(req.Width, req.Height),
 	}
+	if req.OutputFormat != "" {
+		// fal encodes PNG, JPEG and WebP itself: the one way to get WebP.
+		in.OutputFormat = string(req.OutputFormat)
+	}
 	endpoint = edit
 	if req.Person != nil {
 		for _, img := range []*tryon.Image{req.Person, req.Garment} {
