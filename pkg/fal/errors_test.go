@@ -83,24 +83,6 @@ func TestRetryHint(t *testing.T) {
 	}
 }
 
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{
-		"":                              0,
-		"5":                             5 * time.Second,
-		" 30 ":                          30 * time.Second,
-		"0":                             0,
-		"-3":                            0,
-		"soon":                          0,
-		"Sun, 01 Mar 2026 12:00:10 GMT": 10 * time.Second,
-		"Sun, 01 Mar 2026 11:59:00 GMT": 0,
-	} {
-		if got := parseRetryAfter(v, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", v, got, want)
-		}
-	}
-}
-
 func TestClassifyTransport(t *testing.T) {
 	t.Run("Cancelled", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())

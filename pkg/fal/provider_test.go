@@ -20,12 +20,13 @@ import (
 
 	"github.com/tryonhq/tryon/pkg/fal/falfake"
 	"github.com/tryonhq/tryon/pkg/media"
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
 // fastRetry keeps the real retry logic but drops the waits, so retry tests
 // run in milliseconds without depending on timing.
-var fastRetry = retryPolicy{maxAttempts: 3, base: time.Millisecond, max: 2 * time.Millisecond}
+var fastRetry = retry.Policy{Waits: []time.Duration{time.Millisecond, 2 * time.Millisecond}, MaxRetryAfter: 20 * time.Second}
 
 // syncBuffer is a log sink safe to read while the provider may still write.
 type syncBuffer struct {
@@ -322,7 +323,7 @@ func TestGenerateRetriesFlaky(t *testing.T) {
 
 func TestGenerateNoRetryWithoutRoomInDeadline(t *testing.T) {
 	env := newTestEnv(t)
-	env.p.retry.minAttempt = time.Hour // no deadline below leaves room for another attempt
+	env.p.retry.MinAttempt = time.Hour // no deadline below leaves room for another attempt
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -339,7 +340,7 @@ func TestGenerateRateLimitRetryAfter(t *testing.T) {
 	t.Run("Reported", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.fake.RetryAfter = "7"
-		env.p.retry.maxAttempts = 1
+		env.p.retry.Waits = nil
 		_, err := env.p.Generate(context.Background(), tryon.ProviderRequest{Service: tryon.ServiceBanana, Prompt: "x [fal:429]"})
 		if perr := asProviderError(t, err); perr.RetryAfter != 7*time.Second {
 			t.Errorf("RetryAfter = %v, want 7s", perr.RetryAfter)

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -97,7 +98,7 @@ func classifyHTTP(status int, header http.Header, body []byte) *tryon.ProviderEr
 		pe.Kind, pe.Message = tryon.FailRateLimited, "the provider is rate limiting requests; try again later"
 		pe.RetryAfter = retryDelay
 		if pe.RetryAfter == 0 {
-			pe.RetryAfter = retryAfterHeader(header)
+			pe.RetryAfter = retry.ParseRetryAfter(header.Get("Retry-After"), time.Now())
 		}
 	case reason == "API_KEY_INVALID" || canonical == "PERMISSION_DENIED" || canonical == "UNAUTHENTICATED" ||
 		status == http.StatusUnauthorized || status == http.StatusForbidden:
@@ -111,16 +112,6 @@ func classifyHTTP(status int, header http.Header, body []byte) *tryon.ProviderEr
 		pe.Detail = joinNonEmpty(": ", "unexpected HTTP status "+strconv.Itoa(status), pe.Detail)
 	}
 	return pe
-}
-
-// retryAfterHeader reads a Retry-After header in seconds, the fallback when
-// a 429 body carries no RetryInfo.
-func retryAfterHeader(h http.Header) time.Duration {
-	secs, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After")))
-	if err != nil || secs <= 0 {
-		return 0
-	}
-	return time.Duration(secs) * time.Second
 }
 
 // transportFailure classifies an error from sending a request or reading

@@ -117,7 +117,7 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 		return nil, badResponse("encode request: %v", err)
 	}
 	path := "/v1beta/models/" + url.PathEscape(model) + ":generateContent"
-	return retry(ctx, p, minImageAttempt, func(ctx context.Context) (*tryon.Result, error) {
+	return withRetry(ctx, p, minImageAttempt, func(ctx context.Context) (*tryon.Result, error) {
 		r, err := p.send(ctx, http.MethodPost, path, body)
 		if err != nil {
 			return nil, err

@@ -114,7 +114,7 @@ func (p *Provider) Start(ctx context.Context, req tryon.ProviderRequest) (string
 		return "", badResponse("encode request: %v", err)
 	}
 	path := "/v1beta/models/" + url.PathEscape(model) + ":predictLongRunning"
-	name, err := retry(ctx, p, minSubmitAttempt, func(ctx context.Context) (string, error) {
+	name, err := withRetry(ctx, p, minSubmitAttempt, func(ctx context.Context) (string, error) {
 		r, err := p.send(ctx, http.MethodPost, path, body)
 		if err != nil {
 			return "", err

@@ -16,7 +16,7 @@ import (
 // Notifier delivers generation.succeeded and generation.failed webhooks.
 // Deliveries are queued by the transaction that finalises a generation;
 // whichever request finalised it sends it at once, and the cron sweep
-// retries failures with backoff, up to webhook.MaxAttempts.
+// retries failures as webhook.NextAttempt says, up to webhook.MaxAttempts.
 type Notifier struct {
 	Store  *postgres.Store
 	Sender *webhook.Sender
@@ -79,8 +79,8 @@ func (n *Notifier) send(ctx context.Context, d postgres.Delivery, baseURL string
 	errMsg := ""
 	if sendErr != nil {
 		errMsg = sendErr.Error()
-		if attempt < webhook.MaxAttempts && status != 410 {
-			retryAt = time.Now().Add(webhook.Backoff(attempt))
+		if wait, again := webhook.NextAttempt(attempt, sendErr); again {
+			retryAt = time.Now().Add(wait)
 		}
 		n.Log.Warn("webhook delivery failed", "delivery", d.ID, "generation", g.ID, "client_id", g.ClientID,
 			"attempt", attempt, "status", status, "error", errMsg, "final", retryAt.IsZero())
