@@ -142,7 +142,7 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
-	// The envelope's fields (API.md).
+	// The envelope's fields (docs/API.md).
 	Success   bool               `json:"success"`
 	Data      json.RawMessage    `json:"data"`
 	Error     string             `json:"error"`

@@ -1,7 +1,7 @@
 // Package blob stores generation outputs in Vercel Blob, served from Vercel's CDN.
 //
 // It speaks the upload protocol of the official @vercel/blob client
-// (PROVIDERS.md, "Vercel Blob") with the standard library alone. Vercel
+// (docs/PROVIDERS.md, "Vercel Blob") with the standard library alone. Vercel
 // functions cannot answer more than 4.5 MB, so in production outputs live here
 // and generations point at their public CDN URLs instead of /assets.
 package blob

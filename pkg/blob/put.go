@@ -15,7 +15,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/retry"
 )
 
-// The upload protocol's constants (PROVIDERS.md, "Vercel Blob").
+// The upload protocol's constants (docs/PROVIDERS.md, "Vercel Blob").
 const (
 	// apiVersion is the version @vercel/blob 2.8.0 sends; the API shapes its
 	// answers by it.

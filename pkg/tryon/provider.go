@@ -56,7 +56,7 @@ type Operator interface {
 // FailureKind classifies every provider failure, whatever the provider.
 type FailureKind string
 
-// The provider failure classification (DESIGN.md, "Providers").
+// The provider failure classification (docs/DESIGN.md, "Providers").
 const (
 	FailInvalidRequest FailureKind = "invalid_request" // the provider refused our request: a bug or a bad input
 	FailAuth           FailureKind = "auth"            // our key is wrong or lacks permission: a configuration problem

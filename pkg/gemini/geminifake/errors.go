@@ -7,7 +7,7 @@ import (
 )
 
 // badKeyBody is Google's answer to a missing or wrong key, byte for byte as
-// PROVIDERS.md §1.5 transcribes it.
+// docs/PROVIDERS.md §1.5 transcribes it.
 const badKeyBody = `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",
  "details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com",
    "metadata":{"service":"generativelanguage.googleapis.com"}},

@@ -209,7 +209,7 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 }
 
 // family is what one line of image models accepts and renders
-// (PROVIDERS.md §1.6).
+// (docs/PROVIDERS.md §1.6).
 type family struct {
 	ratios map[string][2]int // pixels at 1K
 	tiers  map[string]tier

@@ -34,7 +34,7 @@
 // The [gemini:...] failure tokens also apply to predictLongRunning. Without
 // a token, generateContent answers a real PNG whose pixel size is the one
 // Google documents for the requested model, aspectRatio and imageSize
-// (PROVIDERS.md §1.6), and Veo answers a small MP4-looking file.
+// (docs/PROVIDERS.md §1.6), and Veo answers a small MP4-looking file.
 package geminifake
 
 import (
