@@ -25,6 +25,20 @@ func rateLimitBody(model, quotaID, retryDelay string) string {
   {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"` + retryDelay + `"}]}}`
 }
 
+// dailyQuotaErrorInfoBody is a 429 whose only word on which quota ran out
+// is ErrorInfo's metadata, as Google's RATE_LIMIT_EXCEEDED errors carry it
+// (quota_limit / quota_metric naming a per-day quota), with a RetryInfo that
+// a per-minute limit would also carry.
+func dailyQuotaErrorInfoBody(model string) string {
+	m, _ := json.Marshal(model)
+	return `{"error":{"code":429,"message":"Quota exceeded for quota metric 'Generate requests per day' and limit 'GenerateRequestsPerDayPerProjectPerModel' of service 'generativelanguage.googleapis.com'.",
+ "status":"RESOURCE_EXHAUSTED",
+ "details":[
+  {"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"googleapis.com",
+   "metadata":{"service":"generativelanguage.googleapis.com","quota_location":"global","quota_limit":"GenerateRequestsPerDayPerProjectPerModel","quota_metric":"generativelanguage.googleapis.com/generate_requests_per_model_per_day","quota_limit_value":"250","model":` + string(m) + `}},
+  {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]}}`
+}
+
 // writeStatus answers a google.rpc.Status error without details.
 func writeStatus(w http.ResponseWriter, code int, status, message string) {
 	body, _ := json.Marshal(map[string]any{"error": map[string]any{"code": code, "message": message, "status": status}})

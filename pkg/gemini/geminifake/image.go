@@ -179,6 +179,13 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 			"modelVersion":   model,
 			"responseId":     newID(),
 		})
+	case tok == TokenBlockMessage:
+		// No blockReason, no candidates: only the message says why.
+		writeJSON(w, map[string]any{
+			"promptFeedback": map[string]any{"blockReasonMessage": "The prompt was blocked because it may violate our policies."},
+			"modelVersion":   model,
+			"responseId":     newID(),
+		})
 	case tok == TokenImageSafety:
 		answer(map[string]any{"finishReason": "IMAGE_SAFETY"})
 	case tok == TokenNoImage:
