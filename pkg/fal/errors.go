@@ -165,11 +165,23 @@ func mentionsBalance(detail string) bool {
 	return strings.Contains(d, "balance") || strings.Contains(d, "top_up")
 }
 
-// retryHinted reports whether fal marked the failure as not worth retrying
-// with X-Fal-Retryable: false; without the header the status decides.
-func retryHinted(header http.Header) bool {
-	v := strings.TrimSpace(strings.ToLower(header.Get("X-Fal-Retryable")))
-	return v != "false" && v != "0"
+// retryHint reads fal's own word on retrying the same request:
+// X-Fal-Needs-Retry ("1"/"true" forces a retry, "0"/"false" forbids one;
+// fal documents it as overriding the status), then X-Fal-Retryable
+// ("false" forbids). known is false when fal said nothing, and the status
+// decides.
+func retryHint(header http.Header) (retry, known bool) {
+	for _, name := range []string{"X-Fal-Needs-Retry", "X-Fal-Retryable"} {
+		switch strings.TrimSpace(strings.ToLower(header.Get(name))) {
+		case "1", "true":
+			if name == "X-Fal-Needs-Retry" {
+				return true, true
+			}
+		case "0", "false":
+			return false, true
+		}
+	}
+	return false, false
 }
 
 // classifyTransport turns an error from sending the request or reading the

@@ -72,13 +72,31 @@ func TestTruncateKeepsValidUTF8(t *testing.T) {
 }
 
 func TestRetryHint(t *testing.T) {
-	for v, want := range map[string]bool{"": true, "true": true, "false": false, "FALSE": false, "0": false} {
+	for _, tc := range []struct {
+		needsRetry, retryable string
+		retry, known          bool
+	}{
+		{"", "", false, false},
+		{"", "true", false, false},
+		{"", "false", false, true},
+		{"", "FALSE", false, true},
+		{"", "0", false, true},
+		{"1", "", true, true},
+		{"true", "", true, true},
+		{"0", "", false, true},
+		{"false", "true", false, true},
+		{"1", "false", true, true}, // X-Fal-Needs-Retry wins
+	} {
 		h := http.Header{}
-		if v != "" {
-			h.Set("X-Fal-Retryable", v)
+		if tc.needsRetry != "" {
+			h.Set("X-Fal-Needs-Retry", tc.needsRetry)
 		}
-		if got := retryHinted(h); got != want {
-			t.Errorf("X-Fal-Retryable %q: retry = %v, want %v", v, got, want)
+		if tc.retryable != "" {
+			h.Set("X-Fal-Retryable", tc.retryable)
+		}
+		if retry, known := retryHint(h); retry != tc.retry || known != tc.known {
+			t.Errorf("X-Fal-Needs-Retry %q, X-Fal-Retryable %q: got %v, %v; want %v, %v",
+				tc.needsRetry, tc.retryable, retry, known, tc.retry, tc.known)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -112,13 +113,16 @@ func TestGenerateTextToImage(t *testing.T) {
 		endpoint     string
 		width, heigh int
 		wantRatio    string
+		wantRes      any // the resolution sent: nil for none
 		wantW, wantH int
 	}{
-		{tryon.ServiceBanana, "fal-ai/nano-banana", 1024, 1024, "1:1", 1024, 1024},
-		{tryon.ServiceBanana, "fal-ai/nano-banana", 1920, 1080, "16:9", 1344, 768},
-		{tryon.ServiceBananaPro, "fal-ai/nano-banana-pro", 1080, 1920, "9:16", 768, 1376},
+		{tryon.ServiceBanana, "fal-ai/nano-banana", 1024, 1024, "1:1", nil, 1024, 1024},
+		{tryon.ServiceBanana, "fal-ai/nano-banana", 1920, 1080, "16:9", nil, 1344, 768},
+		// Nano Banana Pro gets the smallest tier that covers the request.
+		{tryon.ServiceBananaPro, "fal-ai/nano-banana-pro", 720, 1280, "9:16", "1K", 768, 1376},
+		{tryon.ServiceBananaPro, "fal-ai/nano-banana-pro", 1080, 1920, "9:16", "2K", 1536, 2752},
 	} {
-		t.Run(string(tc.service)+"/"+tc.wantRatio, func(t *testing.T) {
+		t.Run(string(tc.service)+"/"+tc.wantRatio+"/"+fmt.Sprint(tc.wantRes), func(t *testing.T) {
 			env := newTestEnv(t)
 			res, err := env.p.Generate(context.Background(), tryon.ProviderRequest{
 				Service: tc.service, Prompt: "a red summer dress on a hanger", Width: tc.width, Height: tc.heigh,
@@ -137,7 +141,7 @@ func TestGenerateTextToImage(t *testing.T) {
 			body := sentBody(t, env.fake)
 			want := map[string]any{
 				"prompt": "a red summer dress on a hanger", "num_images": float64(1),
-				"output_format": "png", "aspect_ratio": tc.wantRatio,
+				"output_format": "png", "aspect_ratio": tc.wantRatio, "resolution": tc.wantRes,
 			}
 			for k, v := range want {
 				if body[k] != v {
@@ -487,4 +491,29 @@ func TestGenerateHonoursRetryableFalse(t *testing.T) {
 	if got := calls.Load(); got != 1 {
 		t.Errorf("calls = %d, want 1: fal said a retry would not help", got)
 	}
+}
+
+// TestGenerateHonoursNeedsRetry: fal's X-Fal-Needs-Retry overrides the
+// status, both ways.
+func TestGenerateHonoursNeedsRetry(t *testing.T) {
+	t.Run("OneForcesARetry", func(t *testing.T) {
+		env := newTestEnv(t)
+		_, err := env.p.Generate(context.Background(), tryon.ProviderRequest{Service: tryon.ServiceBanana, Prompt: "a hat " + string(falfake.NeedsRetry)})
+		if err != nil {
+			t.Fatalf("Generate: %v", err)
+		}
+		if got := env.fake.TotalCalls(); got != 2 {
+			t.Errorf("calls = %d, want 2: fal asked for a retry of its 400", got)
+		}
+	})
+	t.Run("ZeroForbidsOne", func(t *testing.T) {
+		env := newTestEnv(t)
+		_, err := env.p.Generate(context.Background(), tryon.ProviderRequest{Service: tryon.ServiceBanana, Prompt: "a hat " + string(falfake.NoRetry)})
+		if perr := asProviderError(t, err); perr.Kind != tryon.FailUnavailable {
+			t.Errorf("Kind = %q, want unavailable", perr.Kind)
+		}
+		if got := env.fake.TotalCalls(); got != 1 {
+			t.Errorf("calls = %d, want 1: fal said not to retry its 503", got)
+		}
+	})
 }
