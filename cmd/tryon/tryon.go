@@ -54,7 +54,9 @@ func (u usageError) Error() string { return u.msg + "\n\n" + usage }
 
 const usage = `usage: tryon <command> [arguments]
 
-  dev [-port 3000 | -addr HOST:PORT]   run everything locally: a throwaway Postgres, a demo tenant, the fake provider
+  dev [-port 3000 | -addr HOST:PORT] [-webhook http://localhost:PORT/PATH]
+                                       run everything locally: a throwaway Postgres, a demo tenant, the fake provider
+                                       (-webhook: deliver the demo tenant's webhooks to a receiver on this machine)
   serve [-port 3000 | -addr HOST:PORT] serve every route against DATABASE_URL (configured like a deployment)
   migrate                              apply schema.sql to DATABASE_URL (use Neon's direct, not pooled, URL)
   config                               list the configuration variables

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,10 @@ type Options struct {
 	AllowPrivate []netip.Prefix
 	// PollInterval overrides how often long jobs are polled (default 5s).
 	PollInterval time.Duration
+	// WebhookAllow lets webhook deliveries (only) reach these addresses,
+	// which the URL guard otherwise refuses: `tryon dev -webhook` delivers
+	// to a receiver on loopback. Never set by `tryon serve` or on Vercel.
+	WebhookAllow []netip.Prefix
 	// MaxDurations override functions' maxDuration (by api/ file name), so
 	// a test can give a function a short time limit; a deployment always
 	// uses the route table's.
@@ -92,10 +97,15 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 				min(settings.MaxDuration, settings.ReadMaxDuration, settings.SweepMaxDuration), cfg.BudgetMargin)
 		}
 	}
+	hooks := fetcher
+	if len(opts.WebhookAllow) > 0 {
+		hooks = safefetch.New(safefetch.Options{MaxBytes: cfg.InputMaxBytes, Timeout: cfg.InputFetchTimeout,
+			Allow: append(slices.Clone(opts.AllowPrivate), opts.WebhookAllow...)})
+	}
 	runner := &generation.Runner{
 		Store: store, Providers: providers, Storage: storage, Fetcher: fetcher, Log: log,
 		Notifier: &generation.Notifier{Store: store, Log: log, Lease: cfg.WebhookTimeout + 30*time.Second,
-			Sender: &webhook.Sender{Client: fetcher.HTTPClient(), Timeout: cfg.WebhookTimeout}},
+			Sender: &webhook.Sender{Client: hooks.HTTPClient(), Timeout: cfg.WebhookTimeout}},
 		Settings: settings,
 	}
 	return &App{Config: cfg, Store: store, Runner: runner, Log: log,

@@ -137,7 +137,7 @@ func TestWebhookURLsAreGuarded(t *testing.T) {
 	withWebhook(t, env, shop.Client.ID, rc) // a loopback URL, refused at delivery
 	g := env.Generate(shop.TestKey, map[string]any{"prompt": "a hat"}).Generation(t)
 	ds, _ := env.Store.ListDeliveries(context.Background(), uuid.MustParse(g.ID))
-	if rc.calls != 0 || len(ds) != 1 || ds[0].Status != "pending" || ds[0].LastError == nil {
-		t.Fatalf("a private webhook URL was called (%d) or not recorded: %+v", rc.calls, ds)
+	if rc.calls != 0 || len(ds) != 1 || ds[0].Status != "failed" || ds[0].Attempts != 1 || ds[0].LastError == nil {
+		t.Fatalf("a private webhook URL was called (%d), or the refusal not recorded as final: %+v", rc.calls, ds)
 	}
 }

@@ -26,13 +26,21 @@ type Notifier struct {
 	Lease time.Duration
 }
 
-// Deliver sends the deliveries with the given ids (queued by this request)
-// and records each outcome. baseURL makes output URLs absolute in the
-// payloads.
+// InlineDeliveryTimeout bounds the attempt a request makes before it
+// answers, whatever WEBHOOK_TIMEOUT allows the sweep: a slow receiver must
+// not hold up the tenant's answer, and the sweep retries what did not get
+// through in time.
+const InlineDeliveryTimeout = 2 * time.Second
+
+// Deliver sends the deliveries with the given ids (queued by this request),
+// within InlineDeliveryTimeout, and records each outcome. baseURL makes
+// output URLs absolute in the payloads.
 func (n *Notifier) Deliver(ctx context.Context, ids []uuid.UUID, baseURL string) {
 	if n == nil || len(ids) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, InlineDeliveryTimeout)
+	defer cancel()
 	n.deliver(ctx, ids, len(ids), baseURL)
 }
 

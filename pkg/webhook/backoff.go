@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tryonhq/tryon/pkg/retry"
+	"github.com/tryonhq/tryon/pkg/safefetch"
 )
 
 // MaxAttempts is how many times one event is offered to an endpoint before
@@ -32,9 +33,14 @@ var Retry = retry.Policy{Waits: []time.Duration{
 
 // NextAttempt says whether a delivery whose attempt-th try failed with err
 // is offered again, and after how long: per Retry, the receiver's
-// Retry-After winning when longer. 410 Gone is final: the receiver wants no
-// more deliveries.
+// Retry-After winning when longer. Two failures are final: 410 Gone (the
+// receiver wants no more deliveries) and the URL guard's refusal (the
+// endpoint resolves to a private or local address, and asking again gives
+// the same answer).
 func NextAttempt(attempt int, err error) (time.Duration, bool) {
+	if errors.Is(err, safefetch.ErrBlocked) {
+		return 0, false
+	}
 	var de *DeliveryError
 	after := time.Duration(0)
 	if errors.As(err, &de) {

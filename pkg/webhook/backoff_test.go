@@ -1,9 +1,15 @@
 package webhook
 
 import (
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tryonhq/tryon/pkg/safefetch"
 )
 
 func TestRetryFollowsTheSpecificationsSchedule(t *testing.T) {
@@ -45,5 +51,29 @@ func TestNextAttemptHonoursTheReceiver(t *testing.T) {
 	}
 	if _, ok := NextAttempt(1, &DeliveryError{Status: 410}); ok {
 		t.Error("410 Gone was retried: it is final")
+	}
+}
+
+// TestAGuardRefusalIsFinal sends through the production URL guard to a
+// loopback receiver: the guard refuses the address, and a refusal is not
+// retried, since the address will not change by itself.
+func TestAGuardRefusalIsFinal(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	secret, err := NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Sender{Client: safefetch.New(safefetch.Options{}).HTTPClient()}
+	_, sendErr := s.Send(context.Background(), srv.URL+"/hook", secret, "msg_1", time.Now(), []byte(`{}`))
+	if sendErr == nil || calls.Load() != 0 {
+		t.Fatalf("Send = %v after %d calls; want the guard's refusal and none", sendErr, calls.Load())
+	}
+	if _, again := NextAttempt(1, sendErr); again {
+		t.Fatalf("a refusal by the URL guard (%v) would be retried", sendErr)
+	}
+	if _, again := NextAttempt(1, errors.New("webhook: deliver to example.com: connection refused")); !again {
+		t.Fatal("a refused connection must be retried")
 	}
 }
