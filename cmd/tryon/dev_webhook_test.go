@@ -35,32 +35,14 @@ func TestDevDeliversWebhooksToALocalReceiver(t *testing.T) {
 	}))
 	defer receiver.Close()
 
-	db := pgtest.URL(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "-port", "0", "-webhook", receiver.URL + "/hooks"}, func(n string) (string, bool) {
-			if n == "DATABASE_URL" {
-				return db, true
-			}
-			return "", false
-		}, &out, &errOut)
-	}()
-	var base, key string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		s := out.String()
-		if m := regexp.MustCompile(`running at (http://localhost:\d+)`).FindStringSubmatch(s); m != nil && strings.Contains(s, "signing secret") {
-			base, key = m[1], regexp.MustCompile(`tryon_test_\w+`).FindString(s)
-			mu.Lock()
-			secret = regexp.MustCompile(`signing secret: (whsec_\S+)`).FindStringSubmatch(s)[1]
-			mu.Unlock()
-			break
-		}
+	base, key, printed, stop := runningDev(t, "-webhook", receiver.URL+"/hooks")
+	m := regexp.MustCompile(`signing secret: (whsec_\S+)`).FindStringSubmatch(printed)
+	if m == nil {
+		t.Fatalf("no signing secret printed:\n%s", printed)
 	}
-	if base == "" {
-		t.Fatalf("dev did not start:\n%s\n%s", out.String(), errOut.String())
-	}
+	mu.Lock()
+	secret = m[1]
+	mu.Unlock()
 	req, _ := http.NewRequest(http.MethodPost, base+"/generate", strings.NewReader(`{"prompt":"a hat"}`))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("x-client-key", key)
@@ -72,15 +54,46 @@ func TestDevDeliversWebhooksToALocalReceiver(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("generate: %d", resp.StatusCode)
 	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("dev ended with %v", err)
-	}
+	stop()
 	mu.Lock()
 	defer mu.Unlock()
 	if verified != 1 || refused != 0 {
 		t.Fatalf("the local receiver verified %d deliveries and refused %d; want 1 and 0", verified, refused)
 	}
+}
+
+// runningDev runs `tryon dev -port 0 args...` on a fresh database until
+// stop, and returns its base URL, the demo test key and what it printed.
+func runningDev(t *testing.T, args ...string) (base, testKey, printed string, stop func()) {
+	t.Helper()
+	db := pgtest.URL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"dev", "-port", "0"}, args...), func(n string) (string, bool) {
+			if n == "DATABASE_URL" {
+				return db, true
+			}
+			return "", false
+		}, &out, &errOut)
+	}()
+	stop = func() {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("dev ended with %v", err)
+		}
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		s := out.String()
+		if m := regexp.MustCompile(`running at (http://localhost:\d+)`).FindStringSubmatch(s); m != nil && strings.Contains(s, "curl") {
+			return m[1], regexp.MustCompile(`tryon_test_\w+`).FindString(s), s, stop
+		}
+	}
+	cancel()
+	t.Fatalf("dev did not start:\n%s\n%s", out.String(), errOut.String())
+	return
 }
 
 func TestOnlyDevDeliversToLoopback(t *testing.T) {

@@ -33,22 +33,30 @@ func onlyDelivery(t *testing.T, env *apptest.Env, generationID string) postgres.
 	return ds[0]
 }
 
-func TestPendingDeliveriesFollowTheCurrentEndpoint(t *testing.T) {
+// pendingDelivery makes a tenant whose endpoint always fails and a
+// generation whose delivery is therefore pending after its first attempt.
+func pendingDelivery(t *testing.T) (*apptest.Env, *apptest.Tenant, *receiver, string) {
+	t.Helper()
 	env := apptest.New(t, apptest.Options{})
 	shop := env.Tenant(apptest.TenantOptions{})
-	old := &receiver{failFirst: 1000}
-	withWebhook(t, env, shop.Client.ID, old)
+	rc := &receiver{failFirst: 1000}
+	withWebhook(t, env, shop.Client.ID, rc)
 	g := env.Generate(shop.TestKey, map[string]any{"prompt": "a hat"}).Generation(t)
 	if d := onlyDelivery(t, env, g.ID); d.Status != "pending" || d.Attempts != 1 {
 		t.Fatalf("after the failed first attempt: %+v", d)
 	}
+	return env, shop, rc, g.ID
+}
+
+func TestPendingDeliveriesFollowTheCurrentEndpoint(t *testing.T) {
+	env, shop, old, id := pendingDelivery(t)
 
 	// The tenant moves its endpoint (and so its secret) while a retry is due.
 	moved := &receiver{}
 	withWebhook(t, env, shop.Client.ID, moved)
 	sweepDue(t, env)
 
-	if d := onlyDelivery(t, env, g.ID); d.Status != "delivered" || d.Attempts != 2 {
+	if d := onlyDelivery(t, env, id); d.Status != "delivered" || d.Attempts != 2 {
 		t.Fatalf("after the retry: %+v", d)
 	}
 	old.mu.Lock()
@@ -62,18 +70,14 @@ func TestPendingDeliveriesFollowTheCurrentEndpoint(t *testing.T) {
 }
 
 func TestRemovingTheWebhookCancelsPendingDeliveries(t *testing.T) {
-	env := apptest.New(t, apptest.Options{})
-	shop := env.Tenant(apptest.TenantOptions{})
-	rc := &receiver{failFirst: 1000}
-	withWebhook(t, env, shop.Client.ID, rc)
-	g := env.Generate(shop.TestKey, map[string]any{"prompt": "a hat"}).Generation(t)
+	env, shop, rc, id := pendingDelivery(t)
 	if _, err := env.Store.ChangeClient(context.Background(), shop.Client.ID, postgres.ClientChange{
 		Webhook: &postgres.Webhook{}, Reason: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	sweepDue(t, env)
 	sweepDue(t, env)
-	d := onlyDelivery(t, env, g.ID)
+	d := onlyDelivery(t, env, id)
 	if d.Status != "failed" || d.Attempts != 1 || d.LastError == nil || *d.LastError != postgres.DeliveryCancelled {
 		t.Fatalf("after removal and two sweeps: %+v (last error %v)", d, deref(d.LastError))
 	}

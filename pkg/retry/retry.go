@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
 // Policy says how often and how patiently a call is tried again.
@@ -87,7 +89,7 @@ func Do[T any](ctx context.Context, p Policy, call func(context.Context) (T, err
 	onRetry func(err error, attempt int, wait time.Duration)) (T, error) {
 	sleep := p.Sleep
 	if sleep == nil {
-		sleep = pause
+		sleep = tryon.Sleep
 	}
 	for attempt := 1; ; attempt++ {
 		res, err := call(ctx)
@@ -108,20 +110,6 @@ func Do[T any](ctx context.Context, p Policy, call func(context.Context) (T, err
 		if sleep(ctx, wait) != nil {
 			return res, err
 		}
-	}
-}
-
-func pause(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

@@ -76,20 +76,12 @@ func (s *Server) platformFailure(w http.ResponseWriter, r *http.Request, sc Scen
 	case Unavailable:
 		writeRequestError(w, http.StatusServiceUnavailable, "runner_scheduling_failure", "No runner could be allocated to handle the request")
 	case Flaky:
-		s.mu.Lock()
-		seen := s.flaky[prompt]
-		s.flaky[prompt] = true
-		s.mu.Unlock()
-		if seen {
+		if !s.firstTime(prompt) {
 			return false
 		}
 		writeRequestError(w, http.StatusServiceUnavailable, "runner_scheduling_failure", "No runner could be allocated to handle the request")
 	case NeedsRetry:
-		s.mu.Lock()
-		seen := s.flaky[prompt]
-		s.flaky[prompt] = true
-		s.mu.Unlock()
-		if seen {
+		if !s.firstTime(prompt) {
 			return false
 		}
 		w.Header().Set("X-Fal-Needs-Retry", "1")
@@ -108,6 +100,16 @@ func (s *Server) platformFailure(w http.ResponseWriter, r *http.Request, sc Scen
 		return false
 	}
 	return true
+}
+
+// firstTime reports whether prompt is seen for the first time, for the
+// scenarios that fail once and then succeed.
+func (s *Server) firstTime(prompt string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := s.flaky[prompt]
+	s.flaky[prompt] = true
+	return !seen
 }
 
 // writeRequestError answers with fal's infrastructure error shape: a string
