@@ -76,7 +76,7 @@ type Config struct {
 	VideoMaxBytes int64  `envconfig:"VIDEO_MAX_BYTES" default:"104857600" desc:"largest video copied from a provider"`
 
 	InputFetchTimeout time.Duration `envconfig:"INPUT_FETCH_TIMEOUT" default:"15s" desc:"time allowed to fetch one input image"`
-	WebhookTimeout    time.Duration `envconfig:"WEBHOOK_TIMEOUT" default:"5s" desc:"time allowed for one webhook delivery"`
+	WebhookTimeout    time.Duration `envconfig:"WEBHOOK_TIMEOUT" default:"5s" desc:"time allowed for one webhook delivery by the sweep (the request that finishes a generation allows at most 2s)"`
 }
 
 // ProviderFor returns the provider configured for a service.
