@@ -13,6 +13,7 @@ import (
 
 	"github.com/tryonhq/tryon/pkg/app"
 	"github.com/tryonhq/tryon/pkg/generation"
+	"github.com/tryonhq/tryon/pkg/httpapi"
 )
 
 // serveLocal serves the app on addr the way a Vercel deployment does: files
@@ -24,7 +25,7 @@ func serveLocal(ctx context.Context, a *app.App, l net.Listener, e env) error {
 		Handler:           withPublicFiles(a.Server.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
-		WriteTimeout:      a.Config.FunctionMaxDuration + 30*time.Second,
+		WriteTimeout:      httpapi.LongestMaxDuration() + 30*time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
 	sweepDone := make(chan struct{})

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,6 +45,14 @@ type Options struct {
 	AllowPrivate []netip.Prefix
 	// PollInterval overrides how often long jobs are polled (default 5s).
 	PollInterval time.Duration
+	// WebhookAllow lets webhook deliveries (only) reach these addresses,
+	// which the URL guard otherwise refuses: `tryon dev -webhook` delivers
+	// to a receiver on loopback. Never set by `tryon serve` or on Vercel.
+	WebhookAllow []netip.Prefix
+	// MaxDurations override functions' maxDuration (by api/ file name), so
+	// a test can give a function a short time limit; a deployment always
+	// uses the route table's.
+	MaxDurations map[string]time.Duration
 }
 
 // New wires an App from cfg. It opens no connection yet.
@@ -70,19 +79,34 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if poll == 0 {
 		poll = 5 * time.Second
 	}
-	readMax := func(fn string) time.Duration {
+	budget := func(fn string) time.Duration {
+		if d, ok := opts.MaxDurations[fn]; ok {
+			return d
+		}
 		rt, _ := httpapi.RouteByFunction(fn)
-		return time.Duration(rt.MaxDuration) * time.Second
+		return rt.Budget()
+	}
+	settings := generation.Settings{
+		MaxDuration: budget("generate"), ReadMaxDuration: budget("generation"), SweepMaxDuration: budget("cron"),
+		Margin: cfg.BudgetMargin, LongJobDeadline: cfg.LongJobDeadline, PollInterval: poll,
+		WebhookLease: cfg.WebhookTimeout + 30*time.Second, DefaultPrice: cfg.DefaultPrice,
+	}
+	for _, d := range []time.Duration{settings.MaxDuration, settings.ReadMaxDuration, settings.SweepMaxDuration} {
+		if cfg.BudgetMargin >= d/2 {
+			return nil, fmt.Errorf("BUDGET_MARGIN must be less than half of every budget (the shortest, a function's maxDuration in the route table, is %s), got %s",
+				min(settings.MaxDuration, settings.ReadMaxDuration, settings.SweepMaxDuration), cfg.BudgetMargin)
+		}
+	}
+	hooks := fetcher
+	if len(opts.WebhookAllow) > 0 {
+		hooks = safefetch.New(safefetch.Options{MaxBytes: cfg.InputMaxBytes, Timeout: cfg.InputFetchTimeout,
+			Allow: append(slices.Clone(opts.AllowPrivate), opts.WebhookAllow...)})
 	}
 	runner := &generation.Runner{
 		Store: store, Providers: providers, Storage: storage, Fetcher: fetcher, Log: log,
 		Notifier: &generation.Notifier{Store: store, Log: log, Lease: cfg.WebhookTimeout + 30*time.Second,
-			Sender: &webhook.Sender{Client: fetcher.HTTPClient(), Timeout: cfg.WebhookTimeout}},
-		Settings: generation.Settings{
-			MaxDuration: cfg.FunctionMaxDuration, ReadMaxDuration: readMax("generation"), SweepMaxDuration: readMax("cron"),
-			Margin: cfg.BudgetMargin, LongJobDeadline: cfg.LongJobDeadline, PollInterval: poll,
-			WebhookLease: cfg.WebhookTimeout + 30*time.Second, DefaultPrice: cfg.DefaultPrice,
-		},
+			Sender: &webhook.Sender{Client: hooks.HTTPClient(), Timeout: cfg.WebhookTimeout}},
+		Settings: settings,
 	}
 	return &App{Config: cfg, Store: store, Runner: runner, Log: log,
 		Server: httpapi.NewServer(cfg, store, runner, log)}, nil

@@ -49,6 +49,8 @@ type Options struct {
 	// StrictURLGuard keeps the production URL guard, which refuses
 	// loopback; by default tests may fetch from their own loopback servers.
 	StrictURLGuard bool
+	// MaxDurations shorten functions' time limits (app.Options).
+	MaxDurations map[string]time.Duration
 }
 
 // Loopback lets the app fetch from and deliver to test servers on
@@ -78,7 +80,8 @@ func New(tb testing.TB, opts Options) *Env {
 	if opts.StrictURLGuard {
 		allow = nil
 	}
-	a, err := app.New(cfg, app.Options{Log: Logger(), AllowPrivate: allow, PollInterval: 20 * time.Millisecond})
+	a, err := app.New(cfg, app.Options{Log: Logger(), AllowPrivate: allow, PollInterval: 20 * time.Millisecond,
+		MaxDurations: opts.MaxDurations})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -139,7 +142,7 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
-	// The envelope's fields (API.md).
+	// The envelope's fields (docs/API.md).
 	Success   bool               `json:"success"`
 	Data      json.RawMessage    `json:"data"`
 	Error     string             `json:"error"`

@@ -13,7 +13,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// The image sizes the API accepts (API.md, POST /generate).
+// The image sizes the API accepts (docs/API.md, POST /generate).
 const (
 	minSide     = 64
 	maxSide     = 4096

@@ -33,7 +33,7 @@ type Spec struct {
 	Metadata        map[string]string
 }
 
-// Limits of POST /generate (API.md).
+// Limits of POST /generate (docs/API.md).
 const (
 	MaxPromptChars   = 4000
 	MinSide, MaxSide = 64, 4096

@@ -14,7 +14,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// CORS lists (API.md, "Limits and headers"). Request headers are named one
+// CORS lists (docs/API.md, "Limits and headers"). Request headers are named one
 // by one: a "*" would not cover Authorization.
 const (
 	corsAllowHeaders  = "x-client-key, authorization, content-type, idempotency-key, prefer"
