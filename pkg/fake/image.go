@@ -53,14 +53,16 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 	if err := p.scenarioFailure(sc, "image"); err != nil {
 		return nil, err
 	}
-	person, err := loadPicture("person", req.Person)
+	person, releasePerson, err := p.loadPicture(ctx, "person", req.Person)
 	if err != nil {
-		return nil, p.invalid("%v", err)
+		return nil, err
 	}
-	garment, err := loadPicture("garment", req.Garment)
+	defer releasePerson()
+	garment, releaseGarment, err := p.loadPicture(ctx, "garment", req.Garment)
 	if err != nil {
-		return nil, p.invalid("%v", err)
+		return nil, err
 	}
+	defer releaseGarment()
 	b, err := renderPNG(sc.prompt, w, h, person, garment)
 	if err != nil {
 		return nil, err

@@ -1,20 +1,15 @@
 package fake
 
 import (
-	"bytes"
-	"fmt"
+	"context"
+	"errors"
 	"image"
 	"image/color"
-	_ "image/jpeg" // person and garment photos are mostly JPEG
-	_ "image/png"
 
+	"github.com/tryonhq/tryon/pkg/inputimage"
 	"github.com/tryonhq/tryon/pkg/media"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
-
-// maxInputPixels refuses decompression bombs: a few kilobytes of PNG can
-// declare a picture that would take gigabytes to decode.
-const maxInputPixels = 50_000_000
 
 // grid is a picture in palette indices, idxClear where it is transparent.
 type grid struct {
@@ -31,28 +26,29 @@ type picture interface {
 	grid(w, h, k int) grid
 }
 
-// loadPicture decodes an input image. WebP cannot be decoded with the
-// standard library, so a WebP input becomes a placeholder of its size.
-func loadPicture(role string, img *tryon.Image) (picture, error) {
+// loadPicture decodes an input image within the process's decode budget
+// (inputimage.Decode), which the picture holds until release is called.
+// Inputs that came through POST /generate are already normalised, small
+// PNGs and JPEGs; the budget still bounds what a direct caller could send.
+// WebP inputs are not decoded: a WebP input becomes a placeholder of its
+// size.
+func (p *Provider) loadPicture(ctx context.Context, role string, img *tryon.Image) (pic picture, release func(), err error) {
+	release = func() {}
 	if img == nil {
-		return nil, nil
+		return nil, release, nil
 	}
 	info, ok := media.Sniff(img.Bytes)
 	if ok && info.ContentType == media.WebP {
-		return placeholder{info.Width, info.Height}, nil
+		return placeholder{info.Width, info.Height}, release, nil
 	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(img.Bytes))
+	d, err := inputimage.Decode(ctx, img.Bytes, nil)
 	if err != nil {
-		return nil, fmt.Errorf("decode the %s image: %w", role, err)
+		if te := (*tryon.Error)(nil); errors.As(err, &te) && te.Code != tryon.CodeInvalidRequest {
+			return nil, release, p.timeout(err)
+		}
+		return nil, release, p.invalid("the %s image %v", role, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxInputPixels {
-		return nil, fmt.Errorf("the %s image is %d×%d pixels, more than the fake provider decodes", role, cfg.Width, cfg.Height)
-	}
-	m, _, err := image.Decode(bytes.NewReader(img.Bytes))
-	if err != nil {
-		return nil, fmt.Errorf("decode the %s image: %w", role, err)
-	}
-	return decoded{m}, nil
+	return decoded{d.Image}, d.Release, nil
 }
 
 // decoded is a PNG or JPEG input.

@@ -1,0 +1,141 @@
+package inputimage
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"time"
+
+	"golang.org/x/image/webp"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/tryonhq/tryon/pkg/media"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// decoders is the memory all decodes of this process may hold at once; a
+// decode takes its estimated cost and gives it back when the caller is done
+// with the pixels. It is FIFO, so a large image is not starved by small ones.
+var decoders = semaphore.NewWeighted(DecodeBudget)
+
+// Decoded is a decoded input image, holding its share of the process's
+// decode budget until Release.
+type Decoded struct {
+	Image  image.Image
+	Format string // media.PNG, media.JPEG or media.WebP
+	// Orientation is the EXIF orientation (1 to 8) of a JPEG, 1 otherwise.
+	Orientation int
+
+	budget  *semaphore.Weighted
+	weight  int64
+	release bool
+}
+
+// Release gives the decode's memory back to the budget. The image must not
+// be used afterwards; calling Release again does nothing.
+func (d *Decoded) Release() {
+	if d == nil || d.release {
+		return
+	}
+	d.release = true
+	d.Image = nil
+	d.budget.Release(d.weight)
+}
+
+// Decode decodes an input image within the process's decode budget. extra
+// is memory the caller will allocate while it holds the image (a scaled
+// copy), reserved with it. The header is checked before any pixel is
+// decoded: a format other than PNG, JPEG or WebP, more than MaxPixels, or an
+// estimated cost above DecodeBudget is refused with an invalid_request
+// *tryon.Error naming no field, as is a file that then fails to decode
+// (truncated, corrupt). Waiting for room ends with ctx, as an unavailable
+// error. The caller must Release the result.
+func Decode(ctx context.Context, b []byte, extra func(width, height int) int64) (*Decoded, error) {
+	return decode(ctx, decoders, DecodeBudget, b, extra)
+}
+
+func decode(ctx context.Context, budget *semaphore.Weighted, capacity int64, b []byte, extra func(w, h int) int64) (*Decoded, error) {
+	info, ok := media.Sniff(b)
+	if !ok || !info.IsImage() {
+		return nil, refuse("is not a PNG, JPEG or WebP image", fmt.Errorf("%d bytes that are not an image", len(b)))
+	}
+	decodeConfig, decodeImage := codec(info.ContentType)
+	cfg, err := decodeConfig(bytes.NewReader(b))
+	if err != nil {
+		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image", fmt.Errorf("header: %w", err))
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image", fmt.Errorf("header declares %dx%d", cfg.Width, cfg.Height))
+	}
+	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxPixels {
+		return nil, refuse(fmt.Sprintf("is larger than %d megapixels", MaxPixels/1_000_000),
+			fmt.Errorf("header declares %dx%d", cfg.Width, cfg.Height))
+	}
+	cost, err := decodeCost(b, info.ContentType, cfg)
+	if err != nil {
+		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image", err)
+	}
+	if extra != nil {
+		cost += extra(cfg.Width, cfg.Height)
+	}
+	if cost > capacity {
+		return nil, refuse(fmt.Sprintf("is too large to decode: a %d×%d %s needs %d MB, more than the %d MB allowed; send it smaller",
+			cfg.Width, cfg.Height, formatName(info.ContentType), mb(cost), mb(capacity)),
+			fmt.Errorf("estimated decode cost %d bytes", cost))
+	}
+	if err := budget.Acquire(ctx, cost); err != nil {
+		return nil, &tryon.Error{Code: tryon.CodeUnavailable, RetryAfter: retryAfter,
+			Message: "the server is busy decoding other images; try again shortly",
+			Cause:   fmt.Errorf("wait for %d bytes of decode budget: %w", cost, err)}
+	}
+	img, err := decodeImage(bytes.NewReader(b))
+	if err == nil && (img.Bounds().Dx() != cfg.Width || img.Bounds().Dy() != cfg.Height) {
+		err = fmt.Errorf("decoded %v, header said %dx%d", img.Bounds(), cfg.Width, cfg.Height)
+	}
+	if err != nil {
+		budget.Release(cost)
+		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image (it is truncated or corrupt)", err)
+	}
+	d := &Decoded{Image: img, Format: info.ContentType, Orientation: 1, budget: budget, weight: cost}
+	if info.ContentType == media.JPEG {
+		d.Orientation = exifOrientation(b)
+	}
+	return d, nil
+}
+
+// codec returns the header and image decoders of a format Sniff found.
+func codec(format string) (func(io.Reader) (image.Config, error), func(io.Reader) (image.Image, error)) {
+	switch format {
+	case media.PNG:
+		return png.DecodeConfig, png.Decode
+	case media.JPEG:
+		return jpeg.DecodeConfig, jpeg.Decode
+	}
+	return webp.DecodeConfig, webp.Decode
+}
+
+func formatName(format string) string {
+	switch format {
+	case media.PNG:
+		return "PNG"
+	case media.JPEG:
+		return "JPEG"
+	}
+	return "WebP"
+}
+
+// retryAfter is the hint given when the decode budget stayed full for the
+// whole of a request's time: a busy instance frees it within seconds.
+const retryAfter = 2 * time.Second
+
+func mb(n int64) int64 { return (n + 1<<20 - 1) >> 20 }
+
+// refuse is the invalid_request error for an input the tenant must fix; the
+// caller prefixes the field name, the cause reaches only the logs.
+func refuse(msg string, cause error) *tryon.Error {
+	return &tryon.Error{Code: tryon.CodeInvalidRequest, Message: msg, Cause: cause}
+}

@@ -1,0 +1,30 @@
+package inputimage
+
+// The limits on input images, documented in the README (POST /generate) and
+// in public/openapi.json.
+const (
+	// MaxPixels caps width×height as the header declares it: 25 megapixels
+	// takes a 24-megapixel camera photo (6000×4000) and refuses the
+	// decompression bombs (a 6324×6324 PNG header is 40 megapixels).
+	MaxPixels = 25_000_000
+
+	// MaxSide is the longer side of a normalised input. The image models
+	// render at most 4K and read inputs at far lower resolution (Gemini tiles
+	// an image into 768-pixel squares and bills tokens per tile), so pixels
+	// beyond 2048 add upload time, tokens and memory but no detail a model
+	// uses; 2048 still keeps a garment's texture for a 2K output.
+	MaxSide = 2048
+
+	// DecodeBudget is how many bytes the decoders of one process may hold at
+	// once, and so also the most one image may need: its decoded pixels
+	// (from the header: a 16-bit PNG takes 8 bytes a pixel, a baseline
+	// 4:2:0 JPEG 1.5, a progressive one 7.5) plus its normalised copy. It
+	// takes a 24-megapixel baseline JPEG or a 12-megapixel 8-bit PNG; it is
+	// what keeps the peak memory of a process under hostile load within
+	// what `tryon bench hostile` measures.
+	DecodeBudget = 64 << 20
+
+	// jpegQuality is the quality of re-encoded opaque inputs: high enough
+	// that a model sees no block artefacts, at a fifth of a PNG's size.
+	jpegQuality = 90
+)
