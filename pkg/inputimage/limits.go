@@ -22,7 +22,7 @@ const (
 	// takes a 24-megapixel baseline JPEG or a 12-megapixel 8-bit PNG; it is
 	// what keeps the peak memory of a process under hostile load within
 	// what `tryon bench hostile` measures.
-	DecodeBudget = 64 << 20
+	DecodeBudget = 96 << 20
 
 	// jpegQuality is the quality of re-encoded opaque inputs: high enough
 	// that a model sees no block artefacts, at a fifth of a PNG's size.
