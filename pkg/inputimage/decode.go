@@ -35,6 +35,17 @@ type Decoded struct {
 	release bool
 }
 
+// DropImage lets go of the decoded image, whose memory the garbage
+// collector may now take back, and gives back all of the reservation but
+// keep bytes, which the caller still uses (its scaled copy).
+func (d *Decoded) DropImage(keep int64) {
+	d.Image = nil
+	if give := d.weight - keep; give > 0 && !d.release {
+		d.budget.Release(give)
+		d.weight = keep
+	}
+}
+
 // Release gives the decode's memory back to the budget. The image must not
 // be used afterwards; calling Release again does nothing.
 func (d *Decoded) Release() {
@@ -46,19 +57,19 @@ func (d *Decoded) Release() {
 	d.budget.Release(d.weight)
 }
 
-// Decode decodes an input image within the process's decode budget. extra
-// is memory the caller will allocate while it holds the image (a scaled
-// copy), reserved with it. The header is checked before any pixel is
+// Decode decodes an input image within the process's decode budget. extra,
+// given the size and the estimated decode cost, is memory the caller will
+// allocate while it holds the image (a scaled copy), reserved with it. The header is checked before any pixel is
 // decoded: a format other than PNG, JPEG or WebP, more than MaxPixels, or an
 // estimated cost above DecodeBudget is refused with an invalid_request
 // *tryon.Error naming no field, as is a file that then fails to decode
 // (truncated, corrupt). Waiting for room ends with ctx, as an unavailable
 // error. The caller must Release the result.
-func Decode(ctx context.Context, b []byte, extra func(width, height int) int64) (*Decoded, error) {
+func Decode(ctx context.Context, b []byte, extra func(width, height int, cost int64) int64) (*Decoded, error) {
 	return decode(ctx, decoders, DecodeBudget, b, extra)
 }
 
-func decode(ctx context.Context, budget *semaphore.Weighted, capacity int64, b []byte, extra func(w, h int) int64) (*Decoded, error) {
+func decode(ctx context.Context, budget *semaphore.Weighted, capacity int64, b []byte, extra func(w, h int, cost int64) int64) (*Decoded, error) {
 	info, ok := media.Sniff(b)
 	if !ok || !info.IsImage() {
 		return nil, refuse("is not a PNG, JPEG or WebP image", fmt.Errorf("%d bytes that are not an image", len(b)))
@@ -80,7 +91,7 @@ func decode(ctx context.Context, budget *semaphore.Weighted, capacity int64, b [
 		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image", err)
 	}
 	if extra != nil {
-		cost += extra(cfg.Width, cfg.Height)
+		cost += extra(cfg.Width, cfg.Height, cost)
 	}
 	if cost > capacity {
 		return nil, refuse(fmt.Sprintf("is too large to decode: a %d×%d %s needs %d MB, more than the %d MB allowed; send it smaller",

@@ -17,12 +17,13 @@ const (
 
 	// DecodeBudget is how many bytes the decoders of one process may hold at
 	// once, and so also the most one image may need: its decoded pixels
-	// (from the header: a 16-bit PNG takes 8 bytes a pixel, a baseline
-	// 4:2:0 JPEG 1.5, a progressive one 7.5) plus its normalised copy. It
-	// takes a 24-megapixel baseline JPEG or a 12-megapixel 8-bit PNG; it is
-	// what keeps the peak memory of a process under hostile load within
-	// what `tryon bench hostile` measures.
-	DecodeBudget = 96 << 20
+	// (estimated from the header: a 16-bit PNG takes 8 bytes a pixel, an
+	// 8-bit one 4, a baseline 4:2:0 JPEG 1.5, a progressive one 7.5) plus
+	// its normalised copy. Every baseline JPEG under MaxPixels fits, and an
+	// 8-bit PNG of about 12 megapixels. Queueing on it, rather than
+	// decoding as many images as requests arrive, is what keeps a process's
+	// memory flat under hostile load (`tryon bench hostile`).
+	DecodeBudget = 64 << 20
 
 	// jpegQuality is the quality of re-encoded opaque inputs: high enough
 	// that a model sees no block artefacts, at a fifth of a PNG's size.
