@@ -53,16 +53,12 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 	if err := p.scenarioFailure(sc, "image"); err != nil {
 		return nil, err
 	}
-	person, releasePerson, err := p.loadPicture(ctx, "person", req.Person)
+	pics, release, err := p.loadPictures(ctx, req.Person, req.Garment)
 	if err != nil {
 		return nil, err
 	}
-	defer releasePerson()
-	garment, releaseGarment, err := p.loadPicture(ctx, "garment", req.Garment)
-	if err != nil {
-		return nil, err
-	}
-	defer releaseGarment()
+	defer release()
+	person, garment := pics[0], pics[1]
 	b, err := renderPNG(sc.prompt, w, h, person, garment)
 	if err != nil {
 		return nil, err

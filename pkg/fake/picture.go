@@ -26,29 +26,45 @@ type picture interface {
 	grid(w, h, k int) grid
 }
 
-// loadPicture decodes an input image within the process's decode budget
-// (inputimage.Decode), which the picture holds until release is called.
-// Inputs that came through POST /generate are already normalised, small
-// PNGs and JPEGs; the budget still bounds what a direct caller could send.
-// WebP inputs are not decoded: a WebP input becomes a placeholder of its
-// size.
-func (p *Provider) loadPicture(ctx context.Context, role string, img *tryon.Image) (pic picture, release func(), err error) {
-	release = func() {}
-	if img == nil {
-		return nil, release, nil
+// loadPictures decodes the person and garment images within the process's
+// decode budget (inputimage.DecodeAll), which the pictures hold until
+// release is called. Both are reserved at once: holding one while waiting
+// for the other could leave every caller waiting. Inputs that came through
+// POST /generate are already normalised, small PNGs and JPEGs; the budget
+// still bounds what a direct caller could send. WebP inputs are not
+// decoded: a WebP input becomes a placeholder of its size.
+func (p *Provider) loadPictures(ctx context.Context, images ...*tryon.Image) (pics []picture, release func(), err error) {
+	pics, raw := make([]picture, len(images)), make([][]byte, len(images))
+	for i, img := range images {
+		if img == nil {
+			continue
+		}
+		if info, ok := media.Sniff(img.Bytes); ok && info.ContentType == media.WebP {
+			pics[i] = placeholder{info.Width, info.Height}
+			continue
+		}
+		raw[i] = img.Bytes
+		if raw[i] == nil {
+			raw[i] = []byte{}
+		}
 	}
-	info, ok := media.Sniff(img.Bytes)
-	if ok && info.ContentType == media.WebP {
-		return placeholder{info.Width, info.Height}, release, nil
-	}
-	d, err := inputimage.Decode(ctx, img.Bytes, nil)
+	ds, failed, err := inputimage.DecodeAll(ctx, raw...)
 	if err != nil {
 		if te := (*tryon.Error)(nil); errors.As(err, &te) && te.Code != tryon.CodeInvalidRequest {
-			return nil, release, p.timeout(err)
+			return nil, nil, p.timeout(err)
 		}
-		return nil, release, p.invalid("the %s image %v", role, err)
+		return nil, nil, p.invalid("input image %d %v", failed+1, err)
 	}
-	return decoded{d.Image}, d.Release, nil
+	for i, d := range ds {
+		if d != nil {
+			pics[i] = decoded{d.Image}
+		}
+	}
+	return pics, func() {
+		for _, d := range ds {
+			d.Release()
+		}
+	}, nil
 }
 
 // decoded is a PNG or JPEG input.

@@ -59,63 +59,122 @@ func (d *Decoded) Release() {
 
 // Decode decodes an input image within the process's decode budget. extra,
 // given the size and the estimated decode cost, is memory the caller will
-// allocate while it holds the image (a scaled copy), reserved with it. The header is checked before any pixel is
-// decoded: a format other than PNG, JPEG or WebP, more than MaxPixels, or an
-// estimated cost above DecodeBudget is refused with an invalid_request
-// *tryon.Error naming no field, as is a file that then fails to decode
-// (truncated, corrupt). Waiting for room ends with ctx, as an unavailable
-// error. The caller must Release the result.
+// allocate while it holds the image (a scaled copy), reserved with it. The
+// header is checked before any pixel is decoded: a format other than PNG,
+// JPEG or WebP, more than MaxPixels, or an estimated cost above
+// DecodeBudget is refused with an invalid_request *tryon.Error naming no
+// field, as is a file that then fails to decode (truncated, corrupt).
+// Waiting for room ends with ctx, as an unavailable error. The caller must
+// Release the result.
 func Decode(ctx context.Context, b []byte, extra func(width, height int, cost int64) int64) (*Decoded, error) {
-	return decode(ctx, decoders, DecodeBudget, b, extra)
+	if b == nil {
+		b = []byte{} // nil means "no image" to decodeAll; here it is an empty file
+	}
+	ds, _, err := decodeAll(ctx, decoders, DecodeBudget, [][]byte{b}, extra)
+	if err != nil {
+		return nil, err
+	}
+	return ds[0], nil
 }
 
-func decode(ctx context.Context, budget *semaphore.Weighted, capacity int64, b []byte, extra func(w, h int, cost int64) int64) (*Decoded, error) {
+// DecodeAll decodes several images, as Decode does, under one reservation
+// for all of them: a caller that needs two images at once must not hold one
+// share of the budget while it waits for another, or callers holding firsts
+// would wait forever for seconds. A nil entry gives a nil result. On error,
+// nothing stays reserved and failed is the index of the image at fault.
+func DecodeAll(ctx context.Context, images ...[]byte) (ds []*Decoded, failed int, err error) {
+	return decodeAll(ctx, decoders, DecodeBudget, images, nil)
+}
+
+// header is what an image's header says, checked, before decoding.
+type header struct {
+	format string
+	cfg    image.Config
+	cost   int64
+}
+
+// inspect reads and checks an image's header; it allocates nothing in
+// proportion to the pixels.
+func inspect(b []byte, capacity int64, extra func(w, h int, cost int64) int64) (header, error) {
 	info, ok := media.Sniff(b)
 	if !ok || !info.IsImage() {
-		return nil, refuse("is not a PNG, JPEG or WebP image", fmt.Errorf("%d bytes that are not an image", len(b)))
+		return header{}, refuse("is not a PNG, JPEG or WebP image", fmt.Errorf("%d bytes that are not an image", len(b)))
 	}
-	decodeConfig, decodeImage := codec(info.ContentType)
+	name := formatName(info.ContentType)
+	decodeConfig, _ := codec(info.ContentType)
 	cfg, err := decodeConfig(bytes.NewReader(b))
 	if err != nil {
-		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image", fmt.Errorf("header: %w", err))
+		return header{}, refuse("is not a valid "+name+" image", fmt.Errorf("header: %w", err))
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image", fmt.Errorf("header declares %dx%d", cfg.Width, cfg.Height))
+		return header{}, refuse("is not a valid "+name+" image", fmt.Errorf("header declares %dx%d", cfg.Width, cfg.Height))
 	}
 	if px := int64(cfg.Width) * int64(cfg.Height); px > MaxPixels {
-		return nil, refuse(fmt.Sprintf("is larger than %d megapixels", MaxPixels/1_000_000),
+		return header{}, refuse(fmt.Sprintf("is larger than %d megapixels", MaxPixels/1_000_000),
 			fmt.Errorf("header declares %dx%d", cfg.Width, cfg.Height))
 	}
 	cost, err := decodeCost(b, info.ContentType, cfg)
 	if err != nil {
-		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image", err)
+		return header{}, refuse("is not a valid "+name+" image", err)
 	}
 	if extra != nil {
 		cost += extra(cfg.Width, cfg.Height, cost)
 	}
 	if cost > capacity {
-		return nil, refuse(fmt.Sprintf("is too large to decode: a %d×%d %s needs %d MB, more than the %d MB allowed; send it smaller",
-			cfg.Width, cfg.Height, formatName(info.ContentType), mb(cost), mb(capacity)),
+		return header{}, refuse(fmt.Sprintf("is too large to decode: a %d×%d %s needs %d MB, more than the %d MB allowed; send it smaller",
+			cfg.Width, cfg.Height, name, mb(cost), mb(capacity)),
 			fmt.Errorf("estimated decode cost %d bytes", cost))
 	}
-	if err := budget.Acquire(ctx, cost); err != nil {
-		return nil, &tryon.Error{Code: tryon.CodeUnavailable, RetryAfter: retryAfter,
+	return header{format: info.ContentType, cfg: cfg, cost: cost}, nil
+}
+
+func decodeAll(ctx context.Context, budget *semaphore.Weighted, capacity int64, images [][]byte, extra func(w, h int, cost int64) int64) ([]*Decoded, int, error) {
+	headers := make([]header, len(images))
+	var total int64
+	for i, b := range images {
+		if b == nil {
+			continue
+		}
+		h, err := inspect(b, capacity, extra)
+		if err != nil {
+			return nil, i, err
+		}
+		headers[i], total = h, total+h.cost
+	}
+	if total > capacity {
+		return nil, 0, refuse(fmt.Sprintf("are too large to decode together: they need %d MB, more than the %d MB allowed; send them smaller",
+			mb(total), mb(capacity)), fmt.Errorf("estimated decode cost %d bytes", total))
+	}
+	if err := budget.Acquire(ctx, total); err != nil {
+		return nil, 0, &tryon.Error{Code: tryon.CodeUnavailable, RetryAfter: retryAfter,
 			Message: "the server is busy decoding other images; try again shortly",
-			Cause:   fmt.Errorf("wait for %d bytes of decode budget: %w", cost, err)}
+			Cause:   fmt.Errorf("wait for %d bytes of decode budget: %w", total, err)}
 	}
-	img, err := decodeImage(bytes.NewReader(b))
-	if err == nil && (img.Bounds().Dx() != cfg.Width || img.Bounds().Dy() != cfg.Height) {
-		err = fmt.Errorf("decoded %v, header said %dx%d", img.Bounds(), cfg.Width, cfg.Height)
+	ds := make([]*Decoded, len(images))
+	for i, b := range images {
+		if b == nil {
+			continue
+		}
+		h := headers[i]
+		_, decodeImage := codec(h.format)
+		img, err := decodeImage(bytes.NewReader(b))
+		if err == nil && (img.Bounds().Dx() != h.cfg.Width || img.Bounds().Dy() != h.cfg.Height) {
+			err = fmt.Errorf("decoded %v, header said %dx%d", img.Bounds(), h.cfg.Width, h.cfg.Height)
+		}
+		if err != nil {
+			for _, d := range ds {
+				d.Release()
+			}
+			budget.Release(total)
+			return nil, i, refuse("is not a valid "+formatName(h.format)+" image (it is truncated or corrupt)", err)
+		}
+		d := &Decoded{Image: img, Format: h.format, Orientation: 1, budget: budget, weight: h.cost}
+		if h.format == media.JPEG {
+			d.Orientation = exifOrientation(b)
+		}
+		ds[i], total = d, total-h.cost
 	}
-	if err != nil {
-		budget.Release(cost)
-		return nil, refuse("is not a valid "+formatName(info.ContentType)+" image (it is truncated or corrupt)", err)
-	}
-	d := &Decoded{Image: img, Format: info.ContentType, Orientation: 1, budget: budget, weight: cost}
-	if info.ContentType == media.JPEG {
-		d.Orientation = exifOrientation(b)
-	}
-	return d, nil
+	return ds, 0, nil
 }
 
 // codec returns the header and image decoders of a format Sniff found.

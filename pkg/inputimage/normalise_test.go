@@ -131,7 +131,7 @@ func TestDecodeWaitsForTheBudget(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := decode(ctx, budget, capacity, photo, nil)
+	_, _, err := decodeAll(ctx, budget, capacity, [][]byte{photo}, nil)
 	var te *tryon.Error
 	if !errors.As(err, &te) || te.Code != tryon.CodeUnavailable {
 		t.Fatalf("got %v, want unavailable", err)
@@ -142,13 +142,13 @@ func TestDecodeWaitsForTheBudget(t *testing.T) {
 	errs := make(chan error, 16)
 	for range 16 {
 		wg.Go(func() {
-			d, err := decode(context.Background(), budget, capacity, photo, nil)
+			ds, _, err := decodeAll(context.Background(), budget, capacity, [][]byte{photo}, nil)
 			if err != nil {
 				errs <- err
 				return
 			}
-			d.Release()
-			d.Release() // a second release gives nothing back twice
+			ds[0].Release()
+			ds[0].Release() // a second release gives nothing back twice
 		})
 	}
 	wg.Wait()
@@ -158,6 +158,18 @@ func TestDecodeWaitsForTheBudget(t *testing.T) {
 	}
 	if !budget.TryAcquire(capacity) {
 		t.Fatal("the decodes did not give back their share of the budget")
+	}
+	budget.Release(capacity)
+
+	// Several images are reserved together; when one turns out broken,
+	// the one already decoded gives its share back too.
+	small := LargePhotoJPEG(200, 150, 80, 2)
+	_, failed, err := decodeAll(context.Background(), budget, capacity, [][]byte{small, nil, small[:len(small)/2]}, nil)
+	if !errors.As(err, &te) || te.Code != tryon.CodeInvalidRequest || failed != 2 {
+		t.Fatalf("got %v for image %d, want invalid_request for image 2", err, failed)
+	}
+	if !budget.TryAcquire(capacity) {
+		t.Fatal("a failed decode of several images kept part of the budget")
 	}
 }
 
