@@ -77,6 +77,7 @@ const usage = `usage: tryon <command> [arguments]
   key revoke <key id, key or prefix>
   bench generate [-clients 8] [-requests 2000]
   bench metrics [-sizes 10000,100000,1000000,10000000]
+  bench hostile [-clients 16] [-rounds 3] [-memlimit 100MiB]
 
 <client> is a client's id or name. Commands that use the database read DATABASE_URL.`
 

@@ -20,6 +20,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/gemini"
 	"github.com/tryonhq/tryon/pkg/generation"
 	"github.com/tryonhq/tryon/pkg/httpapi"
+	"github.com/tryonhq/tryon/pkg/inputimage"
 	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/safefetch"
 	"github.com/tryonhq/tryon/pkg/tryon"
@@ -66,7 +67,8 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	store := postgres.NewStore(pool)
-	fetcher := safefetch.New(safefetch.Options{MaxBytes: cfg.InputMaxBytes, Timeout: cfg.InputFetchTimeout, Allow: opts.AllowPrivate})
+	fetcher := safefetch.New(safefetch.Options{MaxBytes: cfg.InputMaxBytes, Timeout: cfg.InputFetchTimeout,
+		MaxPixels: inputimage.MaxPixels, Allow: opts.AllowPrivate})
 	storage, err := newStorage(cfg, store)
 	if err != nil {
 		return nil, err
@@ -103,7 +105,9 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 			Allow: append(slices.Clone(opts.AllowPrivate), opts.WebhookAllow...)})
 	}
 	runner := &generation.Runner{
-		Store: store, Providers: providers, Storage: storage, Fetcher: fetcher, Log: log,
+		Store: store, Providers: providers, Storage: storage, Log: log,
+		// Every input image is checked and normalised once, here, for every provider.
+		Fetcher: inputimage.Gate{Fetcher: fetcher},
 		Notifier: &generation.Notifier{Store: store, Log: log, Lease: cfg.WebhookTimeout + 30*time.Second,
 			Sender: &webhook.Sender{Client: hooks.HTTPClient(), Timeout: cfg.WebhookTimeout}},
 		Settings: settings,

@@ -53,14 +53,12 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 	if err := p.scenarioFailure(sc, "image"); err != nil {
 		return nil, err
 	}
-	person, err := loadPicture("person", req.Person)
+	pics, release, err := p.loadPictures(ctx, req.Person, req.Garment)
 	if err != nil {
-		return nil, p.invalid("%v", err)
+		return nil, err
 	}
-	garment, err := loadPicture("garment", req.Garment)
-	if err != nil {
-		return nil, p.invalid("%v", err)
-	}
+	defer release()
+	person, garment := pics[0], pics[1]
 	b, err := renderPNG(sc.prompt, w, h, person, garment)
 	if err != nil {
 		return nil, err
