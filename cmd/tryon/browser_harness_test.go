@@ -75,6 +75,7 @@ func axeScript(t *testing.T) string {
 
 // devServer is a running `tryon dev`.
 type devServer struct {
+	db                   string
 	port                 string
 	live, test, adminKey string
 }
@@ -110,6 +111,7 @@ func startDev(t *testing.T, env map[string]string) devServer {
 		s := out.String()
 		if m := started.FindStringSubmatch(s); m != nil && strings.Contains(s, "curl") {
 			return devServer{
+				db:       db,
 				port:     m[1],
 				live:     regexp.MustCompile(`tryon_live_\w+`).FindString(s),
 				test:     regexp.MustCompile(`tryon_test_\w+`).FindString(s),
@@ -126,7 +128,13 @@ func startDev(t *testing.T, env map[string]string) devServer {
 type browser struct {
 	t   *testing.T
 	ctx context.Context
+	*tab
+}
 
+// tab is what the tests of one browser share: what went wrong, and the
+// numbered screenshots in the top-level test's artifact folder.
+type tab struct {
+	dir      string
 	mu       sync.Mutex
 	problems []string
 	// expected says whether a failed network request is one the test asked
@@ -159,7 +167,7 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.WindowSize(1280, 900),
 	))
 	t.Cleanup(cancel)
-	b := &browser{t: t, ctx: ctx, expected: func(string) bool { return false }}
+	b := &browser{t: t, ctx: ctx, tab: &tab{dir: t.ArtifactDir(), expected: func(string) bool { return false }}}
 	messages := chromedp.Console(ctx)
 	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: reportScript}); err != nil {
 		t.Fatalf("start chromium (%s): %v", exe, err)
@@ -181,6 +189,9 @@ func newBrowser(t *testing.T) *browser {
 	})
 	return b
 }
+
+// in is the browser for a subtest: its failures end that subtest.
+func (b *browser) in(t *testing.T) *browser { return &browser{t: t, ctx: b.ctx, tab: b.tab} }
 
 // failedLoad is Chrome's log line for a request answered with an error.
 var failedLoad = regexp.MustCompile(`^Failed to load resource: the server responded with a status of \d+`)
@@ -210,7 +221,7 @@ func (b *browser) expect(f func(url string) bool) {
 // apiErrors accepts error answers from the API's JSON routes: the error
 // paths the playground and the widget must show well.
 func apiErrors(url string) bool {
-	for _, p := range []string{"/generate", "/generations", "/metrics", "/demo/token"} {
+	for _, p := range []string{"/generate", "/generations", "/metrics", "/token"} {
 		if strings.Contains(url, p) {
 			return true
 		}
@@ -262,8 +273,10 @@ func (b *browser) shot(name string) string {
 		b.t.Logf("screenshot %s: %v", name, err)
 		return ""
 	}
+	b.mu.Lock()
 	b.shots++
-	path := filepath.Join(b.t.ArtifactDir(), fmt.Sprintf("%02d-%s.png", b.shots, name))
+	path := filepath.Join(b.dir, fmt.Sprintf("%02d-%s.png", b.shots, name))
+	b.mu.Unlock()
 	if err := os.WriteFile(path, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}

@@ -58,6 +58,7 @@ func TestBrowserPlayground(t *testing.T) {
 	b.checkAccessibility(axe, "the playground, empty")
 
 	t.Run("MissingKey", func(t *testing.T) {
+		b := b.in(t)
 		b.do("press Generate", chromedp.Click(chromedp.ID("submit")))
 		b.waitFor("the key's inline error", `document.getElementById("key").getAttribute("aria-invalid") === "true"`, 10*time.Second)
 		if msg := eval[string](b, `document.getElementById("key-error").textContent`); !strings.Contains(msg, "Enter an API key") {
@@ -73,6 +74,7 @@ func TestBrowserPlayground(t *testing.T) {
 	})
 
 	t.Run("InvalidKeyThenStaleErrorCleared", func(t *testing.T) {
+		b := b.in(t)
 		b.expect(apiErrors)
 		b.do("type a wrong key", chromedp.SendKeys(chromedp.ID("key"), "tryon_test_nope"))
 		b.do("press Generate", chromedp.Click(chromedp.ID("submit")))
@@ -90,6 +92,7 @@ func TestBrowserPlayground(t *testing.T) {
 	})
 
 	t.Run("InlineFieldErrors", func(t *testing.T) {
+		b := b.in(t)
 		setField(b, "key", dev.test)
 		setField(b, "prompt", "   ")
 		setField(b, "width", "10")
@@ -119,6 +122,7 @@ func TestBrowserPlayground(t *testing.T) {
 	})
 
 	t.Run("TryOnAt127", func(t *testing.T) {
+		b := b.in(t)
 		b.expect(func(string) bool { return false })
 		setField(b, "height", "640")
 		b.do("pick the photos",
@@ -145,6 +149,7 @@ func TestBrowserPlayground(t *testing.T) {
 	})
 
 	t.Run("Copy", func(t *testing.T) {
+		b := b.in(t)
 		b.grantClipboard(at)
 		for _, what := range []string{"json", "curl", "js"} {
 			b.do("copy "+what, chromedp.Click(chromedp.CSS(`button[data-copy="`+what+`"]`)))
@@ -162,6 +167,7 @@ func TestBrowserPlayground(t *testing.T) {
 	})
 
 	t.Run("HistoryPages", func(t *testing.T) {
+		b := b.in(t)
 		for i := range 11 {
 			generateOverHTTP(t, at, dev.test, "history item "+strconv.Itoa(i), 200)
 		}
@@ -182,6 +188,7 @@ func TestBrowserPlayground(t *testing.T) {
 	})
 
 	t.Run("UsageChart", func(t *testing.T) {
+		b := b.in(t)
 		generateOverHTTP(t, at, dev.live, "a live one", 200)
 		generateOverHTTP(t, at, dev.live, "another live one", 200)
 		generateOverHTTP(t, at, dev.live, "a failing one [fake:error]", 502)
@@ -203,6 +210,7 @@ func TestBrowserPlayground(t *testing.T) {
 	})
 
 	t.Run("VideoToCompletion", func(t *testing.T) {
+		b := b.in(t)
 		b.expect(func(string) bool { return false })
 		setField(b, "key", dev.test)
 		setField(b, "service", "veo3")
@@ -224,6 +232,7 @@ func TestBrowserPlayground(t *testing.T) {
 	})
 
 	t.Run("ImageAtLocalhost", func(t *testing.T) {
+		b := b.in(t)
 		home := dev.url("localhost", "")
 		b.do("open the playground at localhost", chromedp.Navigate(home+"/"))
 		setField(b, "key", dev.test)

@@ -90,8 +90,11 @@ Try it:
     -H 'x-client-key: %[4]s' -H 'content-type: application/json' \
     -d '{"prompt": "a red linen summer dress on a mannequin", "width": 768, "height": 1024}'
 
+  playground:     %[1]s/
+  demo shop:      %[1]s/demo/ (the try-on widget on a product page)
+
 `, base, dbURL, live, test, admin)
-	return serveLocal(ctx, a, l, e)
+	return serveLocal(ctx, a, l, e, newDemoShop(a, test).wrap)
 }
 
 // demoTenant creates the demo tenant and its keys (or, on a kept database,
