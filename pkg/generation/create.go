@@ -97,6 +97,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, Metadata: spec.Metadata,
 		IdempotencyKey: opts.IdempotencyKey, RequestHash: opts.RequestHash,
 		DefaultPrice: r.Settings.DefaultPrice(spec.Service), Lifetime: budget.Lifetime(), Precounted: precounted,
+		Token: p.Token,
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/tryonhq/tryon/pkg/apikey"
+	"github.com/tryonhq/tryon/pkg/clienttoken"
 	"github.com/tryonhq/tryon/pkg/config"
 	"github.com/tryonhq/tryon/pkg/generation"
 	"github.com/tryonhq/tryon/pkg/postgres"
@@ -21,6 +22,7 @@ type Server struct {
 	store  *postgres.Store
 	runner *generation.Runner
 	keys   *apikey.Cache
+	tokens *clienttoken.Verifier
 	log    *slog.Logger
 }
 
@@ -28,7 +30,8 @@ type Server struct {
 func NewServer(cfg *config.Config, store *postgres.Store, runner *generation.Runner, log *slog.Logger) *Server {
 	return &Server{
 		cfg: cfg, store: store, runner: runner, log: log,
-		keys: &apikey.Cache{TTL: cfg.KeyCacheTTL, Lookup: store.FindPrincipal},
+		keys:   &apikey.Cache{TTL: cfg.KeyCacheTTL, Lookup: store.FindPrincipal},
+		tokens: &clienttoken.Verifier{TTL: cfg.KeyCacheTTL, Lookup: store.FindTokenSigner},
 	}
 }
 
