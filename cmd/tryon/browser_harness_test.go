@@ -283,6 +283,38 @@ func (b *browser) shot(name string) string {
 	return path
 }
 
+// readmeShot saves the part of the page that the elements matching css
+// cover (the viewport for ""), as a screenshot for the README, when TRYON_README_SCREENSHOTS
+// names a folder (docs/screenshots): `go test -run TestBrowser ./cmd/tryon`
+// with it set remakes them.
+func (b *browser) readmeShot(name, css string) {
+	b.t.Helper()
+	dir := os.Getenv("TRYON_README_SCREENSHOTS")
+	if dir == "" {
+		return
+	}
+	box := eval[page.Viewport](b, `(function () {
+		if (`+js(css)+` === "") return {x: 0, y: scrollY, width: innerWidth, height: innerHeight, scale: 0.65};
+		var top = Infinity, left = Infinity, bottom = 0, right = 0;
+		document.querySelectorAll(`+js(css)+`).forEach(function (e) {
+			var r = e.getBoundingClientRect();
+			top = Math.min(top, r.top); left = Math.min(left, r.left); bottom = Math.max(bottom, r.bottom); right = Math.max(right, r.right);
+		});
+		return {x: left + scrollX - 8, y: top + scrollY - 8, width: right - left + 16, height: bottom - top + 16, scale: 0.65};
+	})()`)
+	ctx, cancel := context.WithTimeout(b.ctx, 60*time.Second)
+	defer cancel()
+	png, err := chromedp.Call(ctx, page.CaptureScreenshot, page.CaptureScreenshotParams{Clip: &box, CaptureBeyondViewport: ptrTo(true)})
+	if err != nil {
+		b.t.Fatalf("screenshot %s: %v", name, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png.Data, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
+
 // grantClipboard lets origin's pages use the Clipboard API, as a user's
 // click on "Allow" would.
 func (b *browser) grantClipboard(origin string) {

@@ -145,6 +145,7 @@ func TestBrowserPlayground(t *testing.T) {
 			t.Errorf("status: %q", badge)
 		}
 		b.shot("try-on")
+		b.readmeShot("playground", ".play")
 		b.checkAccessibility(axe, "the playground with a result")
 	})
 
@@ -206,6 +207,7 @@ func TestBrowserPlayground(t *testing.T) {
 		}
 		b.do("scroll to the chart", chromedp.ScrollIntoView(chromedp.ID("usage")))
 		b.shot("usage-chart")
+		b.readmeShot("playground-history-usage", "#history, #usage")
 		b.checkAccessibility(axe, "the playground with history and chart")
 	})
 

@@ -121,10 +121,12 @@ func TestBrowserWidgetOnTheDemoShop(t *testing.T) {
 			t.Errorf("the photo sent: %s, want 1152x1536 JPEG", size)
 		}
 		b.shot("widget-preview")
+		b.readmeShot("widget-photo", "")
 		b.do("press Generate", chromedp.Click(widgetButtonNamed("Generate")))
 		b.waitFor("the progress indicator", widgetDialog+`.querySelector("progress")`, 10*time.Second)
 		waitResult(b)
 		b.shot("widget-result")
+		b.readmeShot("widget", "")
 		b.checkAccessibility(axe, "the widget's result")
 
 		gens := listGenerations(t, dev.url("127.0.0.1", ""), dev.test)
