@@ -211,6 +211,16 @@ func (b *browser) record(m chromedp.ConsoleMessage) {
 	}
 }
 
+// problemsSoFar lists what went wrong on the pages, to explain a timeout.
+func (b *browser) problemsSoFar() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.problems) == 0 {
+		return ""
+	}
+	return "\nthe browser reported:\n  " + strings.Join(b.problems, "\n  ")
+}
+
 // expect declares which failing requests the test provokes from now on.
 func (b *browser) expect(f func(url string) bool) {
 	b.mu.Lock()
@@ -236,7 +246,7 @@ func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	defer cancel()
 	if err := chromedp.Do(ctx, actions...); err != nil {
 		b.shot("failed-" + what)
-		b.t.Fatalf("%s: %v", what, err)
+		b.t.Fatalf("%s: %v%s", what, err, b.problemsSoFar())
 	}
 }
 
@@ -259,7 +269,7 @@ func (b *browser) waitFor(what, cond string, timeout time.Duration) {
 	defer cancel()
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool]("!!("+cond+")", chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
 		b.shot("timeout-" + what)
-		b.t.Fatalf("waiting for %s (%s): %v", what, cond, err)
+		b.t.Fatalf("waiting for %s (%s): %v%s", what, cond, err, b.problemsSoFar())
 	}
 }
 

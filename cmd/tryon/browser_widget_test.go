@@ -20,6 +20,7 @@ import (
 
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/device"
 	"github.com/tryonhq/tryon/pkg/clienttoken"
 )
 
@@ -153,6 +154,27 @@ func TestBrowserWidgetOnTheDemoShop(t *testing.T) {
 		if n := len(listGenerations(t, dev.url("127.0.0.1", ""), dev.test)); n != 2 {
 			t.Errorf("%d generations after Try again, want 2", n)
 		}
+	})
+
+	t.Run("OnAPhone", func(t *testing.T) {
+		b := b.in(t)
+		b.do("become a phone", chromedp.Emulate(device.Pixel5), chromedp.Navigate(shop))
+		b.waitFor("the try-on button", widgetButton, 20*time.Second)
+		b.do("tap the button", chromedp.Click(chromedp.JSPath(widgetButton)))
+		b.waitFor("the dialog", widgetDialog+`.open`, 10*time.Second)
+		buttons := eval[string](b, `Array.from(`+widgetDialog+`.querySelectorAll(".row button")).map(b => b.textContent).join("|")`)
+		if buttons != "Take a photo|Choose a photo" {
+			t.Errorf("a phone's buttons: %q, want the camera first", buttons)
+		}
+		if capture := eval[string](b, widgetRoot+`.querySelector("input[capture]").getAttribute("capture") + " " + `+widgetRoot+`.querySelector("input[capture]").accept`); capture != "user image/*" {
+			t.Errorf("the camera input: %q", capture)
+		}
+		if !eval[bool](b, widgetDialog+`.getBoundingClientRect().width <= innerWidth`) {
+			t.Error("the dialog is wider than the phone's screen")
+		}
+		b.shot("widget-phone")
+		b.checkAccessibility(axe, "the widget's dialog on a phone")
+		b.do("back to a desktop", chromedp.EmulateReset())
 	})
 }
 
