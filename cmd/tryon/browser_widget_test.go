@@ -264,14 +264,14 @@ func newTestShop(t *testing.T, dev devServer) *testShop {
 	return s
 }
 
-// mintToken asks POST /tokens (with the demo tenant's test key, as a shop's
-// server would) for a client token for origin that lives for seconds.
-func mintToken(t *testing.T, dev devServer, origin string, seconds int) string {
+// mintToken asks POST /tokens (with a tenant's test key, as a shop's server
+// would) for a client token for origin that lives for seconds.
+func mintToken(t *testing.T, dev devServer, key, origin string, seconds int) string {
 	t.Helper()
 	body, _ := json.Marshal(map[string]any{"user": "shopper-1", "origins": []string{origin}, "expires_in": seconds})
 	req, _ := http.NewRequest(http.MethodPost, dev.url("127.0.0.1", "/tokens"), bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-client-key", dev.test)
+	req.Header.Set("x-client-key", key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +341,7 @@ func TestBrowserWidgetErrors(t *testing.T) {
 	shop := newTestShop(t, dev)
 	b.expect(apiErrors)
 	photo := personPhoto(t, 600, 800)
-	expired := mintToken(t, dev, shop.url, 1)
+	expired := mintToken(t, dev, dev.test, shop.url, 1)
 
 	open := func(b *browser, query string) {
 		b.t.Helper()
@@ -369,7 +369,7 @@ func TestBrowserWidgetErrors(t *testing.T) {
 
 	t.Run("ContentBlocked", func(t *testing.T) {
 		b := b.in(t)
-		shop.answer(0, mintToken(t, dev, shop.url, 900))
+		shop.answer(0, mintToken(t, dev, dev.test, shop.url, 900))
 		open(b, "?prompt="+url.QueryEscape("put it on [fake:blocked]"))
 		b.do("press Generate", chromedp.Click(widgetButtonNamed("Generate")))
 		if msg := alert(b); !strings.Contains(msg, "This photo could not be used") || !strings.Contains(msg, "safety filter") {
@@ -383,7 +383,7 @@ func TestBrowserWidgetErrors(t *testing.T) {
 		// Tryon forgives 30 s of clock skew, so the token minted first
 		// expires while the other cases run.
 		waitExpired(t, dev, expired, shop.url)
-		shop.answer(0, expired, mintToken(t, dev, shop.url, 900))
+		shop.answer(0, expired, mintToken(t, dev, dev.test, shop.url, 900))
 		open(b, "")
 		b.do("press Generate", chromedp.Click(widgetButtonNamed("Generate")))
 		waitResult(b)
@@ -395,13 +395,18 @@ func TestBrowserWidgetErrors(t *testing.T) {
 
 	t.Run("RateLimited", func(t *testing.T) {
 		b := b.in(t)
+		// A tenant of its own, allowed one request a minute: its first
+		// try-on goes through, the second is refused until Retry-After.
 		c := cli{t, dev.db}
-		c.must("client", "set-limits", "demo", "-rpm", "1", "-reason", "browser test of the rate-limit message")
-		shop.answer(0, mintToken(t, dev, shop.url, 900))
+		c.must("client", "create", "tight", "-rpm", "1")
+		key := keyRE.FindString(c.must("key", "create", "tight", "-kind", "test"))
+		shop.answer(0, mintToken(t, dev, key, shop.url, 900))
 		open(b, "")
 		b.do("press Generate", chromedp.Click(widgetButtonNamed("Generate")))
+		waitResult(b)
+		b.do("press Try again", chromedp.Click(widgetButtonNamed("Try again")))
 		// The message and the held-back button are read in one go: the wait
-		// may be as short as a second.
+		// may be short.
 		b.waitFor("the rate-limit message", `(function () {
 			var a = Array.from(`+widgetDialog+`.querySelectorAll("button")).find(b => b.textContent.startsWith("Try again in"));
 			var m = `+widgetDialog+`.querySelector("[role=alert]");
