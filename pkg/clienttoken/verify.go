@@ -89,9 +89,8 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*tryon.Principal, er
 		jwt.WithTimeFunc(func() time.Time { return now }),
 	)
 	_, err := parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		n, err := strconv.Atoi(kid)
-		if err != nil || n < 1 {
+		n, ok := kidVersion(t.Header["kid"])
+		if !ok {
 			return nil, ErrInvalid
 		}
 		tenant, err := uuid.Parse(claims.Issuer)
@@ -174,4 +173,18 @@ func (v *Verifier) signer(ctx context.Context, ref signerRef, now time.Time) (*S
 	v.cache[ref] = signerEntry{signer: s, until: now.Add(v.TTL)}
 	v.mu.Unlock()
 	return s, nil
+}
+
+// kidVersion reads the kid header as a secret version: a string ("3"), as
+// most libraries write it, or a number, as a hand-built header may.
+func kidVersion(kid any) (int, bool) {
+	switch k := kid.(type) {
+	case string:
+		n, err := strconv.Atoi(k)
+		return n, err == nil && n >= 1
+	case float64:
+		n := int(k)
+		return n, float64(n) == k && n >= 1
+	}
+	return 0, false
 }

@@ -237,3 +237,31 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// TestREADMEGoSnippet mints a token the way the README shows a shop's Go
+// server doing it (jwt.MapClaims, kid as a string) and verifies it.
+func TestREADMEGoSnippet(t *testing.T) {
+	s := newSecrets(t)
+	v := &clienttoken.Verifier{TTL: time.Minute, Lookup: s.lookup}
+	clientID, secret, kid, userID := s.tenant.String(), s.byVer[2].Secret, "2", "customer-42"
+	now := time.Now()
+	tk := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"iss": clientID, "sub": userID, "mode": "live", "origins": []string{"https://shop.example"},
+		"scope": "generate read", "iat": now.Unix(), "exp": now.Add(15 * time.Minute).Unix(), "jti": uuid.NewString(),
+	})
+	tk.Header["kid"] = kid
+	token, err := tk.SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.Verify(context.Background(), token)
+	if err != nil || p.Token.EndUser != userID || p.Token.Version != 2 {
+		t.Fatalf("got %v %v", p, err)
+	}
+	// A numeric kid names the same version.
+	tk.Header["kid"] = 2
+	token, _ = tk.SignedString([]byte(secret))
+	if _, err := v.Verify(context.Background(), token); err != nil {
+		t.Fatalf("numeric kid: %v", err)
+	}
+}

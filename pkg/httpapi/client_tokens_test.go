@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -458,3 +459,70 @@ func decodeSegment(t *testing.T, seg string) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// TestClientTokenIdempotencyKeysNeverCrossEndUsers: an Idempotency-Key is
+// the tenant's, so two end users can send the same one with the same body;
+// the second must never be shown the first's generation, whether the
+// inputs are inline or fetched from URLs (which take another admission
+// path).
+func TestClientTokenIdempotencyKeysNeverCrossEndUsers(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	shop := env.Tenant(apptest.TenantOptions{RequestsPerMinute: 1000})
+	pngBytes := tinyTestPNG(t)
+	photos := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(pngBytes)
+	}))
+	t.Cleanup(photos.Close)
+	inline := "data:image/png;base64," + base64.StdEncoding.EncodeToString(pngBytes)
+	for name, images := range map[string][2]string{
+		"Inline": {inline, inline},
+		"URLs":   {photos.URL + "/person.png", photos.URL + "/garment.png"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			body := map[string]any{"prompt": "try it on", "person_image": images[0], "garment_image": images[1]}
+			alice := issueToken(t, env, shop.TestKey, map[string]any{"user": "alice", "origins": []string{shopOrigin}})
+			bob := issueToken(t, env, shop.TestKey, map[string]any{"user": "bob", "origins": []string{shopOrigin}})
+			send := func(tok string) *apptest.Response {
+				return env.Do(http.MethodPost, "/generate", "", body,
+					"Authorization", "Bearer "+tok, "Origin", shopOrigin, "Idempotency-Key", "look-"+name)
+			}
+			first := send(alice.Token)
+			if first.Status != 200 {
+				t.Fatalf("alice: %d %s", first.Status, first.Body)
+			}
+			if again := send(alice.Token); again.Status != 200 || again.Header.Get("Idempotent-Replayed") != "true" ||
+				again.Generation(t).ID != first.Generation(t).ID {
+				t.Fatalf("alice's own replay: %d %v %s", again.Status, again.Header, again.Body)
+			}
+			r := send(bob.Token)
+			if r.Status != 422 || r.Code != tryon.CodeIdempotencyMismatch || strings.Contains(string(r.Body), first.Generation(t).ID) {
+				t.Fatalf("bob with alice's Idempotency-Key: %d %s", r.Status, r.Body)
+			}
+		})
+	}
+}
+
+// TestRevokingTheTokensKeyTurnsTokensOff: a tenant's tokens of one mode act
+// as its "client tokens" key of that mode; revoking that key ends them.
+func TestRevokingTheTokensKeyTurnsTokensOff(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	shop := env.Tenant(apptest.TenantOptions{})
+	test := issueToken(t, env, shop.TestKey, map[string]any{"user": "alice", "origins": []string{shopOrigin}})
+	live := issueToken(t, env, shop.LiveKey, map[string]any{"user": "alice", "origins": []string{shopOrigin}})
+	var keyID string
+	if err := env.Store.Pool().QueryRow(context.Background(),
+		`SELECT key_id::text FROM client_token_keys WHERE client_id = $1 AND mode = 'test'`, shop.Client.ID).Scan(&keyID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.RevokeKey(context.Background(), keyID); err != nil {
+		t.Fatal(err)
+	}
+	fresh := apptest.New(t, apptest.Options{DatabaseURL: env.App.Config.DatabaseURL})
+	if r := fromPage(fresh, http.MethodPost, "/generate", test.Token, shopOrigin, map[string]any{"prompt": "a hat"}); r.Status != 401 {
+		t.Fatalf("a test token after its key was revoked: %d %s", r.Status, r.Body)
+	}
+	if r := fromPage(fresh, http.MethodPost, "/generate", live.Token, shopOrigin, map[string]any{"prompt": "a hat"}); r.Status != 200 {
+		t.Fatalf("a live token, whose key stands: %d %s", r.Status, r.Body)
+	}
+}
