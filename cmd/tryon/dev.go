@@ -55,9 +55,11 @@ func runDev(ctx context.Context, e env, args []string) error {
 
 	base := "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	// Locally the fake provider serves every service and any browser page may
-	// call the API, unless the environment says otherwise.
+	// call the API, unless the environment says otherwise. Output URLs follow
+	// the host each request came to (no PUBLIC_BASE_URL), so a page opened at
+	// 127.0.0.1 gets 127.0.0.1 URLs and one at localhost gets localhost URLs.
 	defaults := map[string]string{
-		"DATABASE_URL": dbURL, "PUBLIC_BASE_URL": base, "CORS_ALLOWED_ORIGINS": "*",
+		"DATABASE_URL": dbURL, "CORS_ALLOWED_ORIGINS": "*",
 		"PROVIDER_BANANA": "fake", "PROVIDER_BANANA_PRO": "fake", "PROVIDER_VEO3": "fake",
 	}
 	cfg, err := config.Load(func(name string) (string, bool) {
@@ -109,8 +111,11 @@ Try it:
     -H 'x-client-key: %[4]s' -H 'content-type: application/json' \
     -d '{"prompt": "a red linen summer dress on a mannequin", "width": 768, "height": 1024}'
 
+  playground:     %[1]s/
+  demo shop:      %[1]s/demo/ (the try-on widget on a product page)
+
 `, base, dbURL, live, test, admin)
-	return serveLocal(ctx, a, l, e)
+	return serveLocal(ctx, a, l, e, newDemoShop(a, test).wrap)
 }
 
 // demoTenant creates the demo tenant and its keys (or, on a kept database,
