@@ -21,7 +21,7 @@ import (
 // ends, after letting requests in flight finish.
 func serveLocal(ctx context.Context, a *app.App, l net.Listener, e env) error {
 	srv := &http.Server{
-		Handler:           withPublicFiles(a.Server.Handler()),
+		Handler:           withPublicFiles(a.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      a.Config.FunctionMaxDuration + 30*time.Second,

@@ -47,7 +47,7 @@ func Serve(function string, w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(body)
 		return
 	}
-	instance.Server.Function(function).ServeHTTP(w, r)
+	instance.Function(function).ServeHTTP(w, r)
 }
 
 // warnAboutDeployment logs what works locally but not on Vercel, once per

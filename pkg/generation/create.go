@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/media"
 	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/telemetry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -91,7 +92,8 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	if err != nil {
 		return nil, err
 	}
-	admitted, err := r.Store.Admit(ctx, postgres.Admission{
+	actx, admission := telemetry.Start(ctx, "admission")
+	admitted, err := r.Store.Admit(actx, postgres.Admission{
 		ID: id, KeyID: p.Key.ID, ClientID: p.Client.ID, Mode: mode, Service: spec.Service,
 		Provider: provider.Name(), Model: provider.Model(spec.Service), Prompt: spec.Prompt,
 		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, Metadata: spec.Metadata,
@@ -99,8 +101,10 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		DefaultPrice: r.Settings.DefaultPrice(spec.Service), Lifetime: budget.Lifetime(), Precounted: precounted,
 	})
 	if err != nil {
+		telemetry.End(admission, err)
 		return nil, err
 	}
+	telemetry.Admitted(actx, admission, string(admitted.Outcome), spec.Service, mode, admitted.PriceMicros, nil)
 	if !precounted {
 		res.Rate = admitted.Rate
 	}
@@ -338,10 +342,13 @@ func timeoutCompletion() postgres.Completion {
 
 // finish records the end of a generation, then sends its webhook.
 func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c postgres.Completion, baseURL string) (*Result, error) {
-	f, err := r.Store.FinishGeneration(ctx, id, c, r.Settings.WebhookLease)
+	sctx, settlement := telemetry.Start(ctx, "settlement")
+	f, err := r.Store.FinishGeneration(sctx, id, c, r.Settings.WebhookLease)
 	if err != nil {
+		telemetry.End(settlement, err)
 		return nil, err
 	}
+	telemetry.Settled(sctx, settlement, f.Generation, nil)
 	res.Generation = f.Generation
 	if f.CreditsRemaining != nil {
 		res.CreditsRemaining = f.CreditsRemaining

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/telemetry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -198,4 +199,6 @@ func (s *Server) logRequest(r *http.Request, st *requestState) {
 		level = slog.LevelError
 	}
 	s.log.Log(r.Context(), level, "request", attrs...)
+	telemetry.Describe(r.Context(), telemetry.Request{Route: st.route.Path, Function: st.route.Function,
+		Status: st.status, Principal: st.principal, Err: st.cause})
 }
