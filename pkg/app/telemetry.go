@@ -25,12 +25,16 @@ func traced(tel *telemetry.Telemetry, cfg *config.Config, storage tryon.Storage,
 	if !tel.Enabled() {
 		return storage, p
 	}
-	wrapped := map[tryon.Provider]tryon.Provider{}
+	// One provider may serve several services: wrap it once.
+	wrapped := map[string]tryon.Provider{}
 	wrap := func(pr tryon.Provider) tryon.Provider {
-		if _, ok := wrapped[pr]; !ok {
-			wrapped[pr] = tel.Provider(pr)
+		if pr == nil {
+			return nil
 		}
-		return wrapped[pr]
+		if _, ok := wrapped[pr.Name()]; !ok {
+			wrapped[pr.Name()] = tel.Provider(pr)
+		}
+		return wrapped[pr.Name()]
 	}
 	live := make(map[tryon.Service]tryon.Provider, len(p.Live))
 	for s, pr := range p.Live {

@@ -104,7 +104,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		telemetry.End(admission, err)
 		return nil, err
 	}
-	telemetry.Admitted(actx, admission, string(admitted.Outcome), spec.Service, mode, admitted.PriceMicros, nil)
+	telemetry.Admitted(actx, admission, string(admitted.Outcome), admitted.Outcome == postgres.Admitted, spec.Service, mode, admitted.PriceMicros)
 	if !precounted {
 		res.Rate = admitted.Rate
 	}
@@ -348,7 +348,7 @@ func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c postgr
 		telemetry.End(settlement, err)
 		return nil, err
 	}
-	telemetry.Settled(sctx, settlement, f.Generation, nil)
+	telemetry.Settled(sctx, settlement, f.Generation)
 	res.Generation = f.Generation
 	if f.CreditsRemaining != nil {
 		res.CreditsRemaining = f.CreditsRemaining

@@ -9,24 +9,24 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Admitted ends an admission span with its outcome, and counts the credits
-// an admitted generation reserved.
-func Admitted(ctx context.Context, span trace.Span, outcome string, s tryon.Service, mode tryon.Mode, reserved tryon.Micros, err error) {
+// Admitted ends an admission span with its outcome (the store's name for
+// it), and counts the credits a generation reserved when it was admitted.
+func Admitted(ctx context.Context, span trace.Span, outcome string, admitted bool, s tryon.Service, mode tryon.Mode, price tryon.Micros) {
 	t := from(ctx)
 	if t == nil {
 		return
 	}
 	attrs := []attribute.KeyValue{attribute.String("tryon.service", string(s)), attribute.String("tryon.mode", string(mode))}
-	span.SetAttributes(append(attrs, attribute.String("tryon.outcome", outcome), attribute.Int64("tryon.price_micros", int64(reserved)))...)
-	if err == nil && outcome == "admitted" && reserved > 0 {
-		t.m.creditsReserved.Add(ctx, int64(reserved), metric.WithAttributes(attrs...))
+	span.SetAttributes(append(attrs, attribute.String("tryon.outcome", outcome), attribute.Int64("tryon.price_micros", int64(price)))...)
+	if admitted && price > 0 {
+		t.m.creditsReserved.Add(ctx, int64(price), metric.WithAttributes(attrs...))
 	}
-	End(span, err)
+	span.End()
 }
 
 // Settled ends a settlement span and counts the generation it finished by
 // service, mode and outcome (its final status, and its error code if any).
-func Settled(ctx context.Context, span trace.Span, g *tryon.Generation, err error) {
+func Settled(ctx context.Context, span trace.Span, g *tryon.Generation) {
 	t := from(ctx)
 	if t == nil {
 		return
@@ -42,5 +42,5 @@ func Settled(ctx context.Context, span trace.Span, g *tryon.Generation, err erro
 			t.m.generations.Add(ctx, 1, metric.WithAttributes(attrs...))
 		}
 	}
-	End(span, err)
+	span.End()
 }
