@@ -1,3 +1,5 @@
+-- Assembled from pkg/postgres/*.sql; edit the parts there (see SchemaParts).
+
 -- Tryon database schema: the single source of truth.
 --
 -- Idempotent: `tryon migrate` (or `psql -f schema.sql`) applies it to a new or
@@ -300,17 +302,7 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_client ON webhook_deliveries (client_id, created_at);
 
--- Functions --------------------------------------------------------------------
-
--- tryon_latency_bucket maps a latency to its histogram bucket: bucket b holds
--- latencies in [2^(b/8), 2^((b+1)/8)) milliseconds, so reporting a bucket's
--- geometric middle is within ±4.4% of any latency in it. Bucket 0 holds
--- everything under 1 ms.
-CREATE OR REPLACE FUNCTION tryon_latency_bucket(ms bigint) RETURNS smallint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN ms < 1 THEN 0
-                ELSE least(floor(ln(ms::float8) / ln(2::float8) * 8)::int, 32000)::smallint END
-$$;
+-- ratelimit.sql ---------------------------------------------------------------
 
 -- tryon_hit_rate counts one request against a key's limit of p_limit
 -- requests per minute (see rate_counters). A refused request costs nothing:
@@ -352,6 +344,7 @@ BEGIN
 END
 $$;
 
+-- credits.sql -----------------------------------------------------------------
 
 -- tryon_in_flight returns how many of a tenant's generations hold a
 -- concurrency slot and how much money they reserve. A generation past its
@@ -376,16 +369,26 @@ LANGUAGE sql STABLE AS $$
     FROM clients c WHERE c.id = p_client AND c.balance_micros IS NOT NULL
 $$;
 
--- tryon_admit admits a generation in one transaction: it counts the request
--- against the key's rate limit, locks the tenant (serialising its admissions,
--- so limits hold under any concurrency), claims the Idempotency-Key, checks
--- the concurrency limit and the prepaid balance, and inserts the generation
--- as processing with its price reserved. Nothing is written when it refuses,
--- except the rate counter.
+-- admission.sql ---------------------------------------------------------------
+
+-- tryon_admit admits a generation in one transaction, checking in this order
+-- and stopping at the first refusal:
 --
--- outcome is one of: admitted, rate_limited, suspended, concurrency_limited,
--- insufficient_credits, replay (the key's first generation, in generation_id),
--- idempotency_mismatch.
+--   1. the tenant is active (its row is locked, serialising its admissions,
+--      so the limits below hold under any concurrency)       → suspended
+--   2. the key is under its rate limit (tryon_hit_rate; skipped when the
+--      precheck already counted the request)                 → rate_limited
+--   3. the Idempotency-Key is free, or claimed by the same request
+--      (replay: the first generation, in generation_id) or by
+--      another one                                           → replay, idempotency_mismatch
+--   4. the tenant is under its concurrency limit             → concurrency_limited
+--   5. a prepaid balance, less what is reserved, covers the
+--      price (the tenant's, else the default; 0 in test)     → insufficient_credits
+--   6. the generation is inserted as processing with its
+--      price reserved                                        → admitted
+--
+-- Nothing is written when it refuses, except the rate counter. The outcome
+-- strings are pkg/tryon's Outcome constants (a test keeps them equal).
 CREATE OR REPLACE FUNCTION tryon_admit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
@@ -469,6 +472,18 @@ BEGIN
 END
 $$;
 
+-- rollups.sql -----------------------------------------------------------------
+
+-- tryon_latency_bucket maps a latency to its histogram bucket: bucket b holds
+-- latencies in [2^(b/8), 2^((b+1)/8)) milliseconds, so reporting a bucket's
+-- geometric middle is within ±4.4% of any latency in it. Bucket 0 holds
+-- everything under 1 ms.
+CREATE OR REPLACE FUNCTION tryon_latency_bucket(ms bigint) RETURNS smallint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN ms < 1 THEN 0
+                ELSE least(floor(ln(ms::float8) / ln(2::float8) * 8)::int, 32000)::smallint END
+$$;
+
 -- tryon_record_rollups adds a finished generation to the metrics rollups:
 -- the tenant's usage by hour and day, and for a success its latency in the
 -- tenant's and the platform's histograms, by hour and day.
@@ -513,6 +528,8 @@ BEGIN
 END
 $$;
 
+-- settlement.sql --------------------------------------------------------------
+
 -- tryon_finish finalises a processing generation exactly once. Success needs
 -- the generation to be within its deadline (past it, its reservation no longer
 -- counts, so it is failed as timed out instead); on live success it writes the
@@ -520,36 +537,40 @@ $$;
 -- also adds the generation to the rollups and, for a tenant with a webhook,
 -- queues the delivery. finished is false when the generation was already
 -- final (another request finished it first); the row is returned either way.
+-- The timeout's code and message come from Go (tryon.TimedOut), its one
+-- wording.
 CREATE OR REPLACE FUNCTION tryon_finish(
     p_id uuid, p_succeeded boolean,
     p_output_url text, p_output_content_type text, p_output_width integer, p_output_height integer,
     p_output_bytes bigint, p_error_code text, p_error_message text, p_retry_after_ms bigint,
-    p_webhook_lease_ms bigint,
+    p_webhook_lease_ms bigint, p_timeout_code text, p_timeout_message text,
     OUT finished boolean, OUT delivery_id uuid, OUT credits_remaining bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
     g      generations%ROWTYPE;
     hook   text;
 BEGIN
-    UPDATE generations SET
-        status = CASE WHEN p_succeeded AND deadline > now() THEN 'succeeded' ELSE 'failed' END,
-        output_url = CASE WHEN p_succeeded AND deadline > now() THEN p_output_url END,
-        output_content_type = CASE WHEN p_succeeded AND deadline > now() THEN p_output_content_type END,
-        output_width = CASE WHEN p_succeeded AND deadline > now() THEN p_output_width END,
-        output_height = CASE WHEN p_succeeded AND deadline > now() THEN p_output_height END,
-        output_bytes = CASE WHEN p_succeeded AND deadline > now() THEN p_output_bytes END,
-        error_code = CASE WHEN p_succeeded AND deadline > now() THEN NULL
-                          WHEN p_succeeded THEN 'generation_timeout' ELSE p_error_code END,
-        error_message = CASE WHEN p_succeeded AND deadline > now() THEN NULL
-                             WHEN p_succeeded THEN 'the generation did not finish within its time limit'
-                             ELSE p_error_message END,
+    -- "The deadline wins": a success counts only within the deadline. ok
+    -- decides it once for the row, for every column that depends on it.
+    UPDATE generations t SET
+        (status, output_url, output_content_type, output_width, output_height, output_bytes,
+         error_code, error_message, cost_micros) =
+        (SELECT CASE WHEN ok THEN 'succeeded' ELSE 'failed' END,
+                CASE WHEN ok THEN p_output_url END,
+                CASE WHEN ok THEN p_output_content_type END,
+                CASE WHEN ok THEN p_output_width END,
+                CASE WHEN ok THEN p_output_height END,
+                CASE WHEN ok THEN p_output_bytes END,
+                CASE WHEN ok THEN NULL WHEN p_succeeded THEN p_timeout_code ELSE p_error_code END,
+                CASE WHEN ok THEN NULL WHEN p_succeeded THEN p_timeout_message ELSE p_error_message END,
+                CASE WHEN ok AND t.mode = 'live' THEN t.price_micros ELSE 0 END
+         FROM (SELECT p_succeeded AND t.deadline > now() AS ok) deadline_wins),
         retry_after_ms = CASE WHEN p_succeeded THEN NULL ELSE p_retry_after_ms END,
-        cost_micros = CASE WHEN p_succeeded AND deadline > now() AND mode = 'live' THEN price_micros ELSE 0 END,
-        latency_ms = floor(extract(epoch FROM clock_timestamp() - created_at) * 1000),
+        latency_ms = floor(extract(epoch FROM clock_timestamp() - t.created_at) * 1000),
         completed_at = clock_timestamp(),
         poll_lease_until = NULL
-    WHERE id = p_id AND status = 'processing'
-    RETURNING * INTO g;
+    WHERE t.id = p_id AND t.status = 'processing'
+    RETURNING t.* INTO g;
     finished := FOUND;
     IF NOT finished THEN
         RETURN;
@@ -577,10 +598,14 @@ BEGIN
 END
 $$;
 
+-- expiry.sql ------------------------------------------------------------------
+
 -- tryon_expire fails the processing generations past their deadline: of one
 -- generation (p_id), of one tenant (p_client), or of everyone (both NULL),
--- at most p_limit of them, oldest first. It returns the ids it finished.
-CREATE OR REPLACE FUNCTION tryon_expire(p_id uuid, p_client uuid, p_limit integer, p_webhook_lease_ms bigint)
+-- at most p_limit of them, oldest first, with the timeout's code and
+-- message. It returns the ids it finished.
+CREATE OR REPLACE FUNCTION tryon_expire(p_id uuid, p_client uuid, p_limit integer, p_webhook_lease_ms bigint,
+                                        p_timeout_code text, p_timeout_message text)
 RETURNS TABLE (id uuid, delivery_id uuid)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -595,9 +620,9 @@ BEGIN
         LIMIT p_limit
         FOR UPDATE SKIP LOCKED
     LOOP
-        SELECT * INTO f FROM tryon_finish(r.id, false, NULL, NULL, NULL, NULL, NULL, 'generation_timeout',
-                                          'the generation did not finish within its time limit', NULL,
-                                          p_webhook_lease_ms);
+        SELECT * INTO f FROM tryon_finish(r.id, false, NULL, NULL, NULL, NULL, NULL, p_timeout_code,
+                                          p_timeout_message, NULL, p_webhook_lease_ms,
+                                          p_timeout_code, p_timeout_message);
         IF f.finished THEN
             id := r.id;
             delivery_id := f.delivery_id;

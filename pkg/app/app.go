@@ -86,7 +86,7 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 		return time.Duration(rt.MaxDuration) * time.Second
 	}
 	runner := &generation.Runner{
-		Store: store, Providers: providers, Storage: storage, Fetcher: fetcher, Log: log,
+		Store: tel.Store(store), Providers: providers, Storage: storage, Fetcher: fetcher, Log: log,
 		Notifier: &generation.Notifier{Store: store, Log: log, Lease: cfg.WebhookTimeout + 30*time.Second,
 			Sender: &webhook.Sender{Client: fetcher.HTTPClient(), Timeout: cfg.WebhookTimeout}},
 		Settings: generation.Settings{

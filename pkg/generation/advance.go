@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -20,26 +19,28 @@ type ReadOptions struct {
 // any. A generation past its deadline is failed first; a long job due for a
 // poll is polled once, within this request's budget, and finished when done.
 // The rate state is returned with every outcome, for the headers.
-func (r *Runner) Get(ctx context.Context, p *tryon.Principal, id uuid.UUID, opts ReadOptions) (*tryon.Generation, tryon.RateState, error) {
+func (r *Runner) Get(ctx context.Context, p *tryon.Principal, id uuid.UUID, opts ReadOptions) (*tryon.Generation, *tryon.RateState, error) {
 	ctx = context.WithoutCancel(ctx)
 	budget := NewBudget(r.now(), r.Settings.ReadMaxDuration, r.Settings.Margin, opts.PlatformDeadline, -1)
-	rate := tryon.RateState{Limit: p.RequestsPerMinute()}
 	read, err := r.Store.ReadGeneration(ctx, p, id, budget.Lifetime(), r.Settings.WebhookLease)
-	if read != nil {
-		rate = read.Rate
-	}
-	if rate.Exceeded() {
-		return nil, rate, rate.Error()
-	}
 	if err != nil {
-		return nil, rate, err
+		return nil, rateOf(read), err
 	}
 	r.Notifier.Deliver(ctx, read.Expired, opts.BaseURL)
 	g := read.Value
 	if read.Claimed {
 		g = r.advance(ctx, g, budget, opts.BaseURL)
 	}
-	return g, rate, nil
+	return g, &read.Rate, nil
+}
+
+// rateOf is where a read left the key against its rate limit: nil when
+// the read failed before the store counted it.
+func rateOf[T any](read *tryon.Read[T]) *tryon.RateState {
+	if read == nil {
+		return nil
+	}
+	return &read.Rate
 }
 
 // advance polls a long job whose poll lease the caller holds, and finishes
@@ -55,7 +56,7 @@ func (r *Runner) advance(ctx context.Context, g *tryon.Generation, budget Budget
 	pctx, cancel := context.WithDeadline(ctx, budget.Work)
 	out, err := timed(ctx, func() (*tryon.Result, error) { return op.Poll(pctx, g.Operation) })
 	cancel()
-	var c postgres.Completion
+	var c tryon.Completion
 	switch {
 	case err == nil && out == nil, err != nil && transient(err):
 		if err != nil {

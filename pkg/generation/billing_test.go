@@ -218,10 +218,10 @@ func TestAKilledRequestIsReleasedByTheNextRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	id, _ := uuid.NewV7()
-	r, err := env.Store.Admit(ctx, postgres.Admission{ID: id, KeyID: p.Key.ID, ClientID: shop.Client.ID,
+	r, err := env.Store.Admit(ctx, tryon.Admission{ID: id, KeyID: p.Key.ID, ClientID: shop.Client.ID,
 		Mode: tryon.ModeLive, Service: tryon.ServiceBanana, Provider: "fake", Model: "fake-banana", Prompt: "killed",
 		Width: 64, Height: 64, DefaultPrice: 40_000, Lifetime: time.Minute})
-	if err != nil || r.Outcome != postgres.Admitted {
+	if err != nil || r.Outcome != tryon.Admitted {
 		t.Fatalf("admit: %v %+v", err, r)
 	}
 	// While it is held, the slot and the money are taken.

@@ -8,8 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/media"
-	"github.com/tryonhq/tryon/pkg/postgres"
-	"github.com/tryonhq/tryon/pkg/telemetry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -34,7 +32,10 @@ type Result struct {
 	// Generation is the generation the request made or replayed; nil when
 	// the request was refused before one was recorded.
 	Generation *tryon.Generation
-	Rate       tryon.RateState
+	// Rate is where the key stands after the store counted this request;
+	// nil when the request ended before the store counted it (a bad input
+	// image, say): the request wrapper counts it then.
+	Rate *tryon.RateState
 	// CreditsRemaining is the unreserved prepaid balance; nil for postpaid.
 	// CreditsKnown says whether admission ran and so filled it in.
 	CreditsRemaining *tryon.Micros
@@ -59,7 +60,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	if provider == nil {
 		return nil, fmt.Errorf("no provider configured for %s", spec.Service)
 	}
-	res := &Result{Rate: tryon.RateState{Limit: p.Client.RequestsPerMinute}}
+	res := &Result{}
 
 	// Fetching input URLs is the expensive part of a bad or repeated
 	// request, so a request that needs it checks its rate limit and its
@@ -67,12 +68,11 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	precounted := false
 	if isRemote(spec.PersonImage) || isRemote(spec.GarmentImage) {
 		pre, err := r.Store.PrecheckAdmission(ctx, p, opts.IdempotencyKey, opts.RequestHash)
-		if err != nil {
-			return nil, err
+		if pre != nil {
+			res.Rate = &pre.Rate
 		}
-		res.Rate = pre.Rate
-		if res.Rate.Exceeded() {
-			return res, res.Rate.Error()
+		if err != nil {
+			return res, err
 		}
 		if pre.PriorID != nil {
 			if !pre.SameRequest {
@@ -92,8 +92,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	if err != nil {
 		return nil, err
 	}
-	actx, admission := telemetry.Start(ctx, "admission")
-	admitted, err := r.Store.Admit(actx, postgres.Admission{
+	admitted, err := r.Store.Admit(ctx, tryon.Admission{
 		ID: id, KeyID: p.Key.ID, ClientID: p.Client.ID, Mode: mode, Service: spec.Service,
 		Provider: provider.Name(), Model: provider.Model(spec.Service), Prompt: spec.Prompt,
 		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, Metadata: spec.Metadata,
@@ -101,36 +100,36 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		DefaultPrice: r.Settings.DefaultPrice(spec.Service), Lifetime: budget.Lifetime(), Precounted: precounted,
 	})
 	if err != nil {
-		telemetry.End(admission, err)
 		return nil, err
 	}
-	telemetry.Admitted(actx, admission, string(admitted.Outcome), admitted.Outcome == postgres.Admitted, spec.Service, mode, admitted.PriceMicros)
-	if !precounted {
-		res.Rate = admitted.Rate
+	// Admission refuses a suspended tenant before it counts the request;
+	// leaving Rate nil lets the request wrapper count it.
+	if !precounted && admitted.Outcome != tryon.Suspended {
+		res.Rate = &admitted.Rate
 	}
 	// Admission sums the tenant's reservations only once it gets as far as
 	// the concurrency and credit checks; an answer refused before them
 	// (rate limit, idempotency) leaves the credits for the request wrapper
 	// to look up, so that X-Credits-Remaining is true on every answer.
 	switch admitted.Outcome {
-	case postgres.Admitted, postgres.ConcurrencyLimited, postgres.InsufficientCredits:
+	case tryon.Admitted, tryon.ConcurrencyLimited, tryon.InsufficientCredits:
 		res.CreditsRemaining, res.CreditsKnown = admitted.CreditsRemaining(), true
 	}
 	switch admitted.Outcome {
-	case postgres.Admitted:
-	case postgres.RateLimited:
-		return res, res.Rate.Error()
-	case postgres.Suspended:
+	case tryon.Admitted:
+	case tryon.RateLimited:
+		return res, admitted.Rate.Error()
+	case tryon.Suspended:
 		return res, tryon.ErrSuspended
-	case postgres.ConcurrencyLimited:
+	case tryon.ConcurrencyLimited:
 		return res, &tryon.Error{Code: tryon.CodeConcurrencyLimited, RetryAfter: admitted.RetryAfter,
 			Message: fmt.Sprintf("this account already has its maximum of %d generations in flight", p.Client.MaxConcurrent)}
-	case postgres.InsufficientCredits:
+	case tryon.InsufficientCredits:
 		return res, &tryon.Error{Code: tryon.CodeInsufficientCredits,
 			Message: fmt.Sprintf("the prepaid balance cannot cover this generation (price %s USD)", admitted.PriceMicros)}
-	case postgres.Replay:
+	case tryon.Replay:
 		return r.replay(ctx, res, admitted.GenerationID, opts.BaseURL)
-	case postgres.IdempotencyMismatch:
+	case tryon.IdempotencyMismatch:
 		return res, errIdempotencyMismatch
 	default:
 		return nil, fmt.Errorf("admit: unknown outcome %q", admitted.Outcome)
@@ -221,7 +220,7 @@ func (r *Runner) runSync(ctx context.Context, res *Result, id uuid.UUID, provide
 	out, err := timed(ctx, func() (*tryon.Result, error) { return provider.Generate(pctx, req) })
 	timedOut := pctx.Err() != nil
 	cancel()
-	var c postgres.Completion
+	var c tryon.Completion
 	if err != nil {
 		c = r.failure(id, err, timedOut)
 	} else {
@@ -244,7 +243,7 @@ func (r *Runner) runLong(ctx context.Context, res *Result, id uuid.UUID, op tryo
 		// The job runs but nobody could find it again: fail it now rather
 		// than leave a reservation nobody can settle.
 		r.Log.Error("store operation", "generation", id, "error", err)
-		return r.finish(ctx, res, id, postgres.Completion{Error: &tryon.GenerationError{
+		return r.finish(ctx, res, id, tryon.Completion{Error: &tryon.GenerationError{
 			Code: tryon.CodeUpstreamError, Message: "the job could not be recorded"}}, baseURL)
 	}
 	for {
@@ -279,7 +278,7 @@ func transient(err error) bool {
 }
 
 // store copies a provider's output into storage.
-func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result) postgres.Completion {
+func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result) tryon.Completion {
 	ctype, w, h := out.ContentType, out.Width, out.Height
 	if info, ok := media.Sniff(out.Bytes); ok {
 		ctype = info.ContentType
@@ -290,10 +289,10 @@ func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result) pos
 	url, err := r.Storage.Put(ctx, id.String()+extension(ctype), ctype, out.Bytes)
 	if err != nil {
 		r.Log.Error("store output", "generation", id, "error", err)
-		return postgres.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError,
+		return tryon.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError,
 			Message: "the output could not be stored"}}
 	}
-	return postgres.Completion{Succeeded: true, Output: &tryon.Output{URL: url, ContentType: ctype,
+	return tryon.Completion{Succeeded: true, Output: &tryon.Output{URL: url, ContentType: ctype,
 		Width: w, Height: h, Bytes: int64(len(out.Bytes))}}
 }
 
@@ -314,7 +313,7 @@ func extension(contentType string) string {
 }
 
 // failure classifies a provider error into the generation's recorded error.
-func (r *Runner) failure(id uuid.UUID, err error, budgetSpent bool) postgres.Completion {
+func (r *Runner) failure(id uuid.UUID, err error, budgetSpent bool) tryon.Completion {
 	var pe *tryon.ProviderError
 	switch {
 	case errors.As(err, &pe):
@@ -326,29 +325,25 @@ func (r *Runner) failure(id uuid.UUID, err error, budgetSpent bool) postgres.Com
 		if pe.Kind == tryon.FailTimeout {
 			return timeoutCompletion()
 		}
-		return postgres.Completion{Error: &tryon.GenerationError{Code: pe.Code(), Message: pe.Message}, RetryAfter: pe.RetryAfter}
+		return tryon.Completion{Error: &tryon.GenerationError{Code: pe.Code(), Message: pe.Message}, RetryAfter: pe.RetryAfter}
 	case budgetSpent || errors.Is(err, context.DeadlineExceeded):
 		return timeoutCompletion()
 	default:
 		r.Log.Error("provider failed unexpectedly", "generation", id, "error", err)
-		return postgres.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError, Message: "the provider failed"}}
+		return tryon.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError, Message: "the provider failed"}}
 	}
 }
 
-func timeoutCompletion() postgres.Completion {
-	return postgres.Completion{Error: &tryon.GenerationError{Code: tryon.CodeGenerationTimeout,
-		Message: "the provider did not answer within the time budget"}}
+func timeoutCompletion() tryon.Completion {
+	return tryon.Completion{Error: tryon.TimedOut()}
 }
 
 // finish records the end of a generation, then sends its webhook.
-func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c postgres.Completion, baseURL string) (*Result, error) {
-	sctx, settlement := telemetry.Start(ctx, "settlement")
-	f, err := r.Store.FinishGeneration(sctx, id, c, r.Settings.WebhookLease)
+func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.Completion, baseURL string) (*Result, error) {
+	f, err := r.Store.FinishGeneration(ctx, id, c, r.Settings.WebhookLease)
 	if err != nil {
-		telemetry.End(settlement, err)
 		return nil, err
 	}
-	telemetry.Settled(sctx, settlement, f.Generation)
 	res.Generation = f.Generation
 	if f.CreditsRemaining != nil {
 		res.CreditsRemaining = f.CreditsRemaining

@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -66,7 +65,7 @@ type Settings struct {
 
 // Runner runs generations. It is safe for concurrent use.
 type Runner struct {
-	Store     *postgres.Store
+	Store     Store
 	Providers Providers
 	Storage   tryon.Storage
 	Fetcher   tryon.Fetcher

@@ -12,7 +12,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/apptest"
 	"github.com/tryonhq/tryon/pkg/gemini/geminifake"
-	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -179,7 +178,7 @@ func TestCronSweepFinishesJobsAndFailsExpiredOnes(t *testing.T) {
 	// One abandoned image request, past its deadline.
 	p, _ := env.Store.FindPrincipal(ctx, keyDigest(t, shop.LiveKey))
 	abandoned, _ := uuid.NewV7()
-	if _, err := env.Store.Admit(ctx, postgres.Admission{ID: abandoned, KeyID: p.Key.ID, ClientID: shop.Client.ID, Mode: tryon.ModeLive,
+	if _, err := env.Store.Admit(ctx, tryon.Admission{ID: abandoned, KeyID: p.Key.ID, ClientID: shop.Client.ID, Mode: tryon.ModeLive,
 		Service: tryon.ServiceBanana, Provider: "gemini", Model: "m", Prompt: "x", Width: 64, Height: 64, DefaultPrice: 1, Lifetime: time.Minute}); err != nil {
 		t.Fatal(err)
 	}

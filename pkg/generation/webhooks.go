@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/tryon"
 	"github.com/tryonhq/tryon/pkg/webhook"
 	"github.com/tryonhq/tryon/pkg/wire"
 )
@@ -18,7 +18,7 @@ import (
 // whichever request finalised it sends it at once, and the cron sweep
 // retries failures with backoff, up to webhook.MaxAttempts.
 type Notifier struct {
-	Store  *postgres.Store
+	Store  DeliveryStore
 	Sender *webhook.Sender
 	Log    *slog.Logger
 	// Lease keeps others off a delivery while one sender is at it; longer
@@ -61,7 +61,7 @@ func (n *Notifier) deliver(ctx context.Context, ids []uuid.UUID, limit int, base
 	return delivered, failed
 }
 
-func (n *Notifier) send(ctx context.Context, d postgres.Delivery, baseURL string) bool {
+func (n *Notifier) send(ctx context.Context, d tryon.Delivery, baseURL string) bool {
 	g := d.Generation
 	stamp := g.CreatedAt
 	if g.CompletedAt != nil {

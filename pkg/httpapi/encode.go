@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"net/http"
 	"strconv"
@@ -41,7 +40,7 @@ func (s *Server) encode(w http.ResponseWriter, r *http.Request, status int, body
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	s.writeHead(w, r, status)
+	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(b)
 	}
@@ -70,50 +69,4 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error, d
 		Error: pub.Message, Code: pub.Code, Details: pub.Details, Data: data,
 		Timestamp: wire.Time(time.Now()), RequestID: st.id,
 	})
-}
-
-// writeHead sets the headers every response carries (request id, timing,
-// rate limit) and then the status. Headers set after this are lost.
-func (s *Server) writeHead(w http.ResponseWriter, r *http.Request, status int) {
-	st := stateOf(r)
-	h := w.Header()
-	h.Set("X-Request-Id", st.id)
-	s.completeAccounting(r, st)
-	if rt := st.rate; rt != nil {
-		h.Set("RateLimit-Policy", fmt.Sprintf(`"minute";q=%d;w=60`, rt.Limit))
-		h.Set("RateLimit", fmt.Sprintf(`"minute";r=%d;t=%d`, rt.Remaining, max(0, int(math.Ceil(time.Until(rt.Reset).Seconds())))))
-	}
-	if c := st.credits; c != nil {
-		h.Set("X-Credits-Remaining", strconv.FormatInt(int64(*c), 10))
-	}
-	h.Set("Server-Timing", st.serverTiming())
-	st.status = status
-	w.WriteHeader(status)
-}
-
-// completeAccounting makes the headers of an authenticated answer true when
-// its handler ended before the database told it where the key stands: every
-// authenticated request counts once against its key's rate limit, and every
-// POST /generate answer to a prepaid tenant carries its credits.
-func (s *Server) completeAccounting(r *http.Request, st *requestState) {
-	p := st.principal
-	if p == nil {
-		return
-	}
-	wantCredits := st.route.Function == "generate" && !st.creditsKnown && p.Client != nil
-	switch {
-	case st.rate == nil:
-		rate, credits, err := s.store.HitRate(r.Context(), p)
-		if err != nil {
-			return
-		}
-		st.rate = &rate
-		if wantCredits {
-			st.credits, st.creditsKnown = credits, true
-		}
-	case wantCredits:
-		if c, err := s.store.Credits(r.Context(), p.Client.ID); err == nil {
-			st.credits, st.creditsKnown = c, true
-		}
-	}
 }

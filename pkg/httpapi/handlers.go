@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/generation"
-	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/tryon"
 	"github.com/tryonhq/tryon/pkg/wire"
 )
@@ -58,7 +57,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		PlatformDeadline: platformDeadline(r), BaseURL: base,
 	})
 	if res != nil {
-		st.rate = &res.Rate
+		st.rate = res.Rate
 		st.credits, st.creditsKnown = res.CreditsRemaining, res.CreditsKnown
 		if res.Replayed {
 			w.Header().Set("Idempotent-Replayed", "true")
@@ -153,7 +152,7 @@ func (s *Server) handleGetGeneration(w http.ResponseWriter, r *http.Request) {
 	}
 	base := s.baseURL(r)
 	g, rate, err := s.runner.Get(r.Context(), st.principal, id, generation.ReadOptions{PlatformDeadline: platformDeadline(r), BaseURL: base})
-	st.rate = &rate
+	st.rate = rate
 	if err != nil {
 		s.writeError(w, r, err, nil)
 		return
@@ -172,7 +171,7 @@ type generationList struct {
 func (s *Server) handleListGenerations(w http.ResponseWriter, r *http.Request) {
 	st := stateOf(r)
 	q := r.URL.Query()
-	f := postgres.ListFilter{Limit: 20, Status: tryon.Status(q.Get("status")), Service: tryon.Service(q.Get("service")), Mode: tryon.Mode(q.Get("mode"))}
+	f := tryon.ListFilter{Limit: 20, Status: tryon.Status(q.Get("status")), Service: tryon.Service(q.Get("service")), Mode: tryon.Mode(q.Get("mode"))}
 	var details []tryon.FieldError
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -182,7 +181,7 @@ func (s *Server) handleListGenerations(w http.ResponseWriter, r *http.Request) {
 		f.Limit = n
 	}
 	if v := q.Get("cursor"); v != "" {
-		c, err := postgres.DecodeCursor(v)
+		c, err := tryon.DecodeCursor(v)
 		if err != nil {
 			details = append(details, tryon.FieldError{Field: "cursor", Message: "is not a cursor this API returned"})
 		}
@@ -203,7 +202,7 @@ func (s *Server) handleListGenerations(w http.ResponseWriter, r *http.Request) {
 	}
 	base := s.baseURL(r)
 	page, rate, err := s.runner.List(r.Context(), st.principal, f, base)
-	st.rate = &rate
+	st.rate = rate
 	if err != nil {
 		s.writeError(w, r, err, nil)
 		return
@@ -232,12 +231,12 @@ func (s *Server) handleAsset(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "public, max-age=31536000, immutable")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if r.Header.Get("If-None-Match") == etag {
-		s.writeHead(w, r, http.StatusNotModified)
+		w.WriteHeader(http.StatusNotModified)
 		return
 	}
 	h.Set("Content-Type", a.ContentType)
 	h.Set("Content-Length", strconv.Itoa(len(a.Data)))
-	s.writeHead(w, r, http.StatusOK)
+	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(a.Data)
 	}

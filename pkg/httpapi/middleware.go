@@ -23,11 +23,12 @@ const (
 
 // serve wraps a route's handler with what every request gets: a request id
 // and timings, panic recovery, the log line, CORS and preflight, the method
-// check and authentication.
+// check, authentication, and rate accounting (headWriter).
 func (s *Server) serve(rt Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st := &requestState{id: newRequestID(), start: time.Now(), route: rt}
 		r = withState(r, st)
+		w = &headWriter{ResponseWriter: w, s: s, r: r, st: st}
 		defer s.logRequest(r, st)
 		defer s.recoverPanic(w, r, st)
 
@@ -149,8 +150,6 @@ func (s *Server) preflight(w http.ResponseWriter, r *http.Request, rt Route, all
 		h.Set("Access-Control-Max-Age", "600")
 		h.Add("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
 	}
-	h.Set("X-Request-Id", stateOf(r).id)
-	stateOf(r).status = http.StatusNoContent
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -202,3 +201,39 @@ func (s *Server) logRequest(r *http.Request, st *requestState) {
 	telemetry.Describe(r.Context(), telemetry.Request{Route: st.route.Path, Function: st.route.Function,
 		Status: st.status, Principal: st.principal, Err: st.cause})
 }
+
+// headWriter writes the headers every response carries (request id, rate
+// limit, credits, timing) just before the status, whoever writes it: the
+// encoder, a handler streaming an asset, a preflight. It is where rate
+// accounting runs (see ratelimit.go), so that a request its handler ended
+// early still counts and says so. Headers set after the status are lost.
+type headWriter struct {
+	http.ResponseWriter
+	s     *Server
+	r     *http.Request
+	st    *requestState
+	wrote bool
+}
+
+func (w *headWriter) WriteHeader(status int) {
+	if !w.wrote {
+		w.wrote = true
+		h := w.Header()
+		h.Set("X-Request-Id", w.st.id)
+		w.s.account(w.r.Context(), w.st)
+		setLimitHeaders(h, w.st)
+		h.Set("Server-Timing", w.st.serverTiming())
+		w.st.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *headWriter) Write(b []byte) (int, error) {
+	if !w.wrote {
+		w.WriteHeader(http.StatusOK)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the platform's writer.
+func (w *headWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

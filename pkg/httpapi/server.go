@@ -5,31 +5,57 @@
 package httpapi
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/apikey"
 	"github.com/tryonhq/tryon/pkg/config"
 	"github.com/tryonhq/tryon/pkg/generation"
-	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/metrics"
+	"github.com/tryonhq/tryon/pkg/tryon"
 )
+
+// Store is what the HTTP layer asks of the database itself; generations go
+// through the runner. pkg/postgres implements it.
+type Store interface {
+	KeyStore
+	RateAccounts
+	// Ping checks that the database answers within timeout.
+	Ping(ctx context.Context, timeout time.Duration) error
+	// FindAsset returns a stored output by token.
+	FindAsset(ctx context.Context, token string) (*tryon.Asset, error)
+	// ReadMetrics counts the request against the caller's rate limit and
+	// reads a tenant's metrics (the platform's for uuid.Nil); a refused
+	// request is the rate limit's error, returned with the read.
+	ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uuid.UUID, w metrics.Window) (*tryon.Read[*metrics.Snapshot], error)
+}
+
+// KeyStore finds who holds an API key, by the key's digest: the one place
+// authentication asks the database, behind the key cache.
+type KeyStore interface {
+	FindPrincipal(ctx context.Context, digest [32]byte) (*tryon.Principal, error)
+}
 
 // Server serves the API.
 type Server struct {
 	cfg    *config.Config
-	store  *postgres.Store
+	store  Store
 	runner *generation.Runner
 	keys   *apikey.Cache
 	log    *slog.Logger
 }
 
 // NewServer returns a Server over its dependencies.
-func NewServer(cfg *config.Config, store *postgres.Store, runner *generation.Runner, log *slog.Logger) *Server {
-	return &Server{
-		cfg: cfg, store: store, runner: runner, log: log,
-		keys: &apikey.Cache{TTL: cfg.KeyCacheTTL, Lookup: store.FindPrincipal},
+func NewServer(cfg *config.Config, store Store, runner *generation.Runner, log *slog.Logger) *Server {
+	s := &Server{cfg: cfg, store: store, runner: runner, log: log, keys: &apikey.Cache{TTL: cfg.KeyCacheTTL}}
+	if store != nil {
+		s.keys.Lookup = store.FindPrincipal
 	}
+	return s
 }
 
 // Function returns the handler of one Vercel function, named by its api/

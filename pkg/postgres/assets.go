@@ -39,15 +39,8 @@ func (a Assets) Put(ctx context.Context, name, contentType string, data []byte) 
 	return path, nil
 }
 
-// Asset is a stored output.
-type Asset struct {
-	Token       string
-	ContentType string
-	Data        []byte
-}
-
 // FindAsset returns a stored output by token; a trailing extension is ignored.
-func (s *Store) FindAsset(ctx context.Context, token string) (*Asset, error) {
+func (s *Store) FindAsset(ctx context.Context, token string) (*tryon.Asset, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	if i := strings.IndexByte(token, '.'); i >= 0 {
@@ -56,7 +49,7 @@ func (s *Store) FindAsset(ctx context.Context, token string) (*Asset, error) {
 	if len(token) != 22 {
 		return nil, tryon.ErrNotFound
 	}
-	a := &Asset{Token: token}
+	a := &tryon.Asset{Token: token}
 	err := s.pool.QueryRow(ctx, `SELECT content_type, data FROM assets WHERE token = $1`, token).Scan(&a.ContentType, &a.Data)
 	if err != nil {
 		return nil, translate(err, "find asset")

@@ -192,8 +192,20 @@ func (s *Store) ChangeClient(ctx context.Context, id uuid.UUID, ch ClientChange)
 			kind, details["billing"] = "credit", "postpaid"
 			_, err = tx.Exec(ctx, `UPDATE clients SET balance_micros = NULL, updated_at = now() WHERE id = $1`, id)
 		case ch.MakePrepaid:
+			// A postpaid tenant's generations in flight reserve their price
+			// too; a zero balance could not settle them. The tenant row is
+			// locked, so no admission slips in between the check and the switch.
 			kind, details["billing"] = "credit", "prepaid"
-			_, err = tx.Exec(ctx, `UPDATE clients SET balance_micros = coalesce(balance_micros, 0), updated_at = now() WHERE id = $1`, id)
+			var ok bool
+			err = tx.QueryRow(ctx, `
+				UPDATE clients c SET balance_micros = coalesce(balance_micros, 0), updated_at = now()
+				FROM tryon_in_flight($1) f
+				WHERE c.id = $1 AND coalesce(c.balance_micros, 0) >= f.reserved_micros
+				RETURNING true`, id).Scan(&ok)
+			if err == pgx.ErrNoRows {
+				return tryon.Errorf(tryon.CodeInvalidRequest,
+					"client %s has live generations in flight that a prepaid balance of 0 could not settle; switch once they finish", c.Name)
+			}
 		case ch.CreditMicros != 0:
 			if c.BalanceMicros == nil && !ch.EnsurePrepaid {
 				return tryon.Errorf(tryon.CodeInvalidRequest, "client %s is postpaid; make it prepaid first", c.Name)

@@ -6,6 +6,13 @@
 // driver error. Every method does its work in as few round trips as it can
 // (one, for everything on a request's hot path) and never holds a connection
 // between calls, so no connection is held while a provider works.
+//
+// It implements the interfaces its callers declare (generation.Store,
+// generation.DeliveryStore, httpapi.Store). Files are named by subject, and
+// each PL/pgSQL function sits in a .sql file beside the Go that calls it:
+// admission, settlement (when a tenant is charged), ratelimit, credits,
+// expiry, rollups; tables.sql holds the tables. schema.go assembles them
+// into the root schema.sql.
 package postgres
 
 import (

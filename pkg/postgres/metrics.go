@@ -25,7 +25,7 @@ const RecentLimit = 10
 // tenant's history, so its cost follows the window's length, not the number
 // of generations. An unknown tenant is tryon.ErrNotFound, returned with the
 // read so that the caller still has the rate state.
-func (s *Store) ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uuid.UUID, w metrics.Window) (*Read[*metrics.Snapshot], error) {
+func (s *Store) ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uuid.UUID, w metrics.Window) (*tryon.Read[*metrics.Snapshot], error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	b := &pgx.Batch{}
@@ -35,9 +35,12 @@ func (s *Store) ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uu
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
 
-	r := &Read[*metrics.Snapshot]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
+	r := &tryon.Read[*metrics.Snapshot]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
 	if err := scanRate(res.QueryRow(), &r.Rate); err != nil {
 		return nil, err
+	}
+	if err := r.Rate.Verdict(); err != nil {
+		return r, err
 	}
 	snap := metrics.NewSnapshot(w)
 	var err error

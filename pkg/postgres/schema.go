@@ -2,17 +2,54 @@ package postgres
 
 import (
 	"context"
+	"embed"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// SchemaFile is the schema's file name at the repository root.
+// SchemaFile is the schema's file name at the repository root: the one
+// file an operator applies. It is assembled from the parts below, each kept
+// beside the Go that calls it; TestSchemaFileIsItsParts keeps them equal
+// (`go test ./pkg/postgres -run TestSchemaFileIsItsParts -update` rewrites it).
 const SchemaFile = "schema.sql"
+
+// SchemaParts are the schema's parts in the order they apply: tables and
+// indexes first, then the functions, each before those that call it.
+var SchemaParts = []string{
+	"tables.sql",     // every table and index
+	"ratelimit.sql",  // tryon_hit_rate: the per-key rate limit
+	"credits.sql",    // tryon_in_flight, tryon_credits_remaining: slots and reservations
+	"admission.sql",  // tryon_admit: the admission checks, in order
+	"rollups.sql",    // tryon_latency_bucket, tryon_record_rollups: metrics rollups
+	"settlement.sql", // tryon_finish: when a tenant is charged
+	"expiry.sql",     // tryon_expire: generations past their deadline
+}
+
+//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql
+var schemaFS embed.FS
+
+// Schema returns schema.sql as its parts make it.
+func Schema() string {
+	var b strings.Builder
+	b.WriteString("-- Assembled from pkg/postgres/*.sql; edit the parts there (see SchemaParts).\n\n")
+	for i, name := range SchemaParts {
+		part, err := schemaFS.ReadFile(name)
+		if err != nil {
+			panic("postgres: schema part missing: " + name)
+		}
+		if i > 0 {
+			b.WriteString("\n-- " + name + " " + strings.Repeat("-", 76-len(name)) + "\n\n")
+		}
+		b.Write(part)
+	}
+	return b.String()
+}
 
 // FindSchema locates schema.sql: in the current folder or one above it (the
 // CLI runs from the repository), or next to this package's source (tests and

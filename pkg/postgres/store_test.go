@@ -34,9 +34,9 @@ func tenant(t *testing.T, s *postgres.Store, balance *tryon.Micros) (*tryon.Clie
 	return c, key
 }
 
-func admission(c *tryon.Client, k *tryon.APIKey) postgres.Admission {
+func admission(c *tryon.Client, k *tryon.APIKey) tryon.Admission {
 	id, _ := uuid.NewV7()
-	return postgres.Admission{
+	return tryon.Admission{
 		ID: id, KeyID: k.ID, ClientID: c.ID, Mode: tryon.ModeLive, Service: tryon.ServiceBanana,
 		Provider: "fake", Model: "fake-banana", Prompt: "a red dress", Width: 1024, Height: 1024,
 		DefaultPrice: 40_000, Lifetime: time.Minute,
@@ -169,18 +169,18 @@ func TestAdmitAndFinishSettlesOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Outcome != postgres.Admitted || r.PriceMicros != 40_000 || *r.CreditsRemaining() != 60_000 {
+	if r.Outcome != tryon.Admitted || r.PriceMicros != 40_000 || *r.CreditsRemaining() != 60_000 {
 		t.Fatalf("got %+v", r)
 	}
 	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1024, Height: 1024, Bytes: 10}
-	f, err := s.FinishGeneration(ctx, a.ID, postgres.Completion{Succeeded: true, Output: out}, time.Minute)
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !f.Finished || f.Generation.Status != tryon.StatusSucceeded || f.Generation.CostMicros != 40_000 || *f.CreditsRemaining != 60_000 {
 		t.Fatalf("got %+v / %+v", f, f.Generation)
 	}
-	again, err := s.FinishGeneration(ctx, a.ID, postgres.Completion{Succeeded: true, Output: out}, time.Minute)
+	again, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,10 +202,10 @@ func TestAdmitRefusals(t *testing.T) {
 		s := pgtest.NewStore(t)
 		balance := tryon.Micros(50_000)
 		c, k := tenant(t, s, &balance)
-		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != postgres.Admitted {
+		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != tryon.Admitted {
 			t.Fatalf("first: %s", r.Outcome)
 		}
-		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != postgres.InsufficientCredits {
+		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != tryon.InsufficientCredits {
 			t.Fatalf("second: %s, want insufficient_credits", r.Outcome)
 		}
 	})
@@ -213,12 +213,12 @@ func TestAdmitRefusals(t *testing.T) {
 		s := pgtest.NewStore(t)
 		c, k := tenant(t, s, nil)
 		for i := range 4 {
-			if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != postgres.Admitted {
+			if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != tryon.Admitted {
 				t.Fatalf("admission %d: %s", i, r.Outcome)
 			}
 		}
 		r, _ := s.Admit(ctx, admission(c, k))
-		if r.Outcome != postgres.ConcurrencyLimited || r.RetryAfter <= 0 {
+		if r.Outcome != tryon.ConcurrencyLimited || r.RetryAfter <= 0 {
 			t.Fatalf("fifth: %+v, want concurrency_limited with a retry delay", r)
 		}
 	})
@@ -228,18 +228,18 @@ func TestAdmitRefusals(t *testing.T) {
 		key := "order-1"
 		first := admission(c, k)
 		first.IdempotencyKey, first.RequestHash = &key, hash("a")
-		if r, _ := s.Admit(ctx, first); r.Outcome != postgres.Admitted {
+		if r, _ := s.Admit(ctx, first); r.Outcome != tryon.Admitted {
 			t.Fatalf("first: %s", r.Outcome)
 		}
 		same := admission(c, k)
 		same.IdempotencyKey, same.RequestHash = &key, hash("a")
 		r, _ := s.Admit(ctx, same)
-		if r.Outcome != postgres.Replay || r.GenerationID != first.ID {
+		if r.Outcome != tryon.Replay || r.GenerationID != first.ID {
 			t.Fatalf("replay: %+v", r)
 		}
 		other := admission(c, k)
 		other.IdempotencyKey, other.RequestHash = &key, hash("b")
-		if r, _ := s.Admit(ctx, other); r.Outcome != postgres.IdempotencyMismatch {
+		if r, _ := s.Admit(ctx, other); r.Outcome != tryon.IdempotencyMismatch {
 			t.Fatalf("mismatch: %s", r.Outcome)
 		}
 	})
@@ -249,7 +249,7 @@ func TestAdmitRefusals(t *testing.T) {
 		if _, err := s.ChangeClient(ctx, c.ID, postgres.ClientChange{Status: tryon.ClientSuspended, Reason: "test"}); err != nil {
 			t.Fatal(err)
 		}
-		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != postgres.Suspended {
+		if r, _ := s.Admit(ctx, admission(c, k)); r.Outcome != tryon.Suspended {
 			t.Fatalf("got %s, want suspended", r.Outcome)
 		}
 	})

@@ -9,21 +9,11 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// Delivery is a webhook delivery with what sending it needs.
-type Delivery struct {
-	ID         uuid.UUID
-	Event      string
-	URL        string
-	Secret     string
-	Attempts   int
-	Generation *tryon.Generation
-}
-
 // ClaimDeliveries takes up to limit webhook deliveries: the given ids (just
 // queued by this request) or, with ids nil, any pending delivery that is due.
 // Each one's next attempt moves lease ahead, so that no one else sends it
 // meanwhile; RecordDelivery then settles it.
-func (s *Store) ClaimDeliveries(ctx context.Context, ids []uuid.UUID, limit int, lease time.Duration) ([]Delivery, error) {
+func (s *Store) ClaimDeliveries(ctx context.Context, ids []uuid.UUID, limit int, lease time.Duration) ([]tryon.Delivery, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `
@@ -44,8 +34,8 @@ func (s *Store) ClaimDeliveries(ctx context.Context, ids []uuid.UUID, limit int,
 	if err != nil {
 		return nil, translate(err, "claim deliveries")
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Delivery, error) {
-		var d Delivery
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (tryon.Delivery, error) {
+		var d tryon.Delivery
 		var head [5]any
 		head[0], head[1], head[2], head[3], head[4] = &d.ID, &d.Event, &d.URL, &d.Secret, &d.Attempts
 		g, err := scanGeneration(prefixedRow{row, head[:]})

@@ -59,6 +59,6 @@ func (a attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		}
 	}
-	End(span, err)
+	end(span, err)
 	return resp, err
 }

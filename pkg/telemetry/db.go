@@ -55,7 +55,7 @@ func endRoundTrip(ctx context.Context, err error) {
 	if from(ctx) == nil {
 		return
 	}
-	End(trace.SpanFromContext(ctx), err)
+	end(trace.SpanFromContext(ctx), err)
 }
 
 // operation is a statement's first keyword (SELECT, INSERT, WITH...).

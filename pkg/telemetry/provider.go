@@ -78,7 +78,7 @@ func (p tracedProvider) call(ctx context.Context, operation string, s tryon.Serv
 		if errors.As(err, &pe) && pe.RetryAfter > 0 {
 			span.SetAttributes(attribute.Float64("tryon.provider.retry_after_s", pe.RetryAfter.Seconds()))
 		}
-		End(span, err)
+		end(span, err)
 		p.t.m.providerDuration.Record(ctx, time.Since(start).Seconds(),
 			metric.WithAttributes(append(attrs, attribute.String("tryon.outcome", outcome))...))
 	}

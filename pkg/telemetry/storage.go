@@ -27,6 +27,6 @@ func (s tracedStorage) Put(ctx context.Context, name, contentType string, data [
 	span.SetAttributes(attribute.String("tryon.storage.backend", s.backend),
 		attribute.String("tryon.storage.content_type", contentType), attribute.Int("tryon.storage.bytes", len(data)))
 	url, err := s.next.Put(ctx, name, contentType, data)
-	End(span, err)
+	end(span, err)
 	return url, err
 }

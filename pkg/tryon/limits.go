@@ -22,8 +22,15 @@ type RateState struct {
 	RetryAfter time.Duration
 }
 
-// Exceeded reports whether the request was over the limit.
-func (r RateState) Exceeded() bool { return r.Limited }
+// Verdict is nil for a request the limit let through, and the 429 for one
+// it refused. Stores return it with the read they counted, so no caller
+// checks the limit by hand.
+func (r RateState) Verdict() error {
+	if !r.Limited {
+		return nil
+	}
+	return r.Error()
+}
 
 // Error is the 429 of a request over the limit.
 func (r RateState) Error() *Error {

@@ -1,3 +1,14 @@
+// Benchmark seeding: synthetic finished generations for `tryon bench
+// metrics`, the metrics tests and the shared side-by-side benchmark script.
+// Nothing in the API calls it.
+//
+// It stays in package postgres, rather than a package of its own, because it
+// must write the rollups exactly as tryon_record_rollups (rollups.sql) would,
+// in the same tables, and the benchmark script outside this repository builds
+// a seeder against postgres.OpenPool, PoolOptions, NewStore,
+// Store.FindClientByName, Store.SeedGenerations, Seed and SeedTenant: those
+// names are a contract with it. It adds no route and no query to a request's path.
+
 package postgres
 
 import (

@@ -1,0 +1,56 @@
+package generation
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// Store is what running generations needs from the database. pkg/postgres
+// implements it; each step that touches money or limits is one call, one
+// round trip and one transaction there.
+type Store interface {
+	// PrecheckAdmission counts a request against its key's rate limit and
+	// looks up its Idempotency-Key, before its inputs are fetched. A refused
+	// request is the rate limit's error, returned with the precheck.
+	PrecheckAdmission(ctx context.Context, caller *tryon.Principal, idemKey *string, hash []byte) (*tryon.Precheck, error)
+	// Admit decides a generation's admission (see tryon.Admission for the
+	// checks and their order) and, when admitted, records it as processing
+	// with its price reserved.
+	Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResult, error)
+	// FinishGeneration settles (on success) or releases (otherwise) a
+	// generation's reservation, exactly once, and queues its webhook.
+	FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Completion, webhookLease time.Duration) (*tryon.FinishResult, error)
+	// FindGeneration returns a generation by id, with no rate accounting.
+	FindGeneration(ctx context.Context, id uuid.UUID) (*tryon.Generation, error)
+	// ReadGeneration counts a read against the caller's rate limit, expires
+	// the generation if it is past its deadline and takes its poll lease
+	// when it is a long job due for a poll. A refused read is the rate
+	// limit's error, returned with the read.
+	ReadGeneration(ctx context.Context, p *tryon.Principal, id uuid.UUID, pollLease, webhookLease time.Duration) (*tryon.Read[*tryon.Generation], error)
+	// ListGenerations counts a listing against the caller's rate limit,
+	// expires the tenant's generations past their deadline and returns a
+	// page; a refused listing is the rate limit's error, returned with the read.
+	ListGenerations(ctx context.Context, p *tryon.Principal, f tryon.ListFilter, webhookLease time.Duration) (*tryon.Read[tryon.Page], error)
+	// SetOperation records a long job's provider operation and moves its
+	// deadline to the long job's.
+	SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration) error
+	// HoldPoll spaces out the next poll of a running long job.
+	HoldPoll(ctx context.Context, id uuid.UUID, until time.Duration) error
+	// ClaimDue takes the poll lease of long jobs due for a poll, oldest first.
+	ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]*tryon.Generation, error)
+	// ExpireAll fails generations past their deadline, releasing their
+	// reservations, and returns the webhook deliveries it queued.
+	ExpireAll(ctx context.Context, limit int, webhookLease time.Duration) (expired int, deliveries []uuid.UUID, err error)
+	// PurgeExpired deletes what is kept only for a while (idempotency
+	// claims, old deliveries).
+	PurgeExpired(ctx context.Context) error
+}
+
+// DeliveryStore is what sending webhooks needs from the database.
+type DeliveryStore interface {
+	ClaimDeliveries(ctx context.Context, ids []uuid.UUID, limit int, lease time.Duration) ([]tryon.Delivery, error)
+	RecordDelivery(ctx context.Context, id uuid.UUID, delivered bool, status int, errMsg string, retryAt time.Time) error
+}

@@ -1,0 +1,88 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// Admit runs tryon_admit: rate limit, idempotency claim, concurrency limit,
+// balance check and insert, in one round trip and one transaction.
+func (s *Store) Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResult, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	var r tryon.AdmitResult
+	var outcome string
+	var genID *uuid.UUID
+	var price, balance, reserved, retryMS *int64
+	var limited *bool
+	var remaining, limit *int
+	var reset *time.Time
+	meta := a.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	var duration *int
+	if a.DurationSecs > 0 {
+		duration = &a.DurationSecs
+	}
+	err := s.pool.QueryRow(ctx, `
+		SELECT outcome, rate_limited, rate_remaining, rate_limit, rate_reset, generation_id, price_micros,
+		       balance_micros, reserved_micros, retry_after_ms
+		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		a.KeyID, a.ClientID, a.ID, a.Mode, a.Service, a.Provider, a.Model, a.Prompt, a.Width, a.Height,
+		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds(), !a.Precounted,
+	).Scan(&outcome, &limited, &remaining, &limit, &reset, &genID, &price, &balance, &reserved, &retryMS)
+	if err != nil {
+		return nil, translate(err, "admit generation")
+	}
+	r.Outcome = tryon.Outcome(outcome)
+	r.Rate = tryon.RateState{Limit: deref(limit), Limited: deref(limited), Remaining: deref(remaining), Reset: deref(reset)}
+	r.GenerationID = deref(genID)
+	r.PriceMicros = tryon.Micros(deref(price))
+	if balance != nil {
+		b := tryon.Micros(*balance)
+		r.BalanceMicros = &b
+	}
+	r.ReservedMicros = tryon.Micros(deref(reserved))
+	r.RetryAfter = time.Duration(deref(retryMS)) * time.Millisecond
+	if r.Rate.Limited {
+		r.Rate.RetryAfter = r.RetryAfter
+	}
+	return &r, nil
+}
+
+// PrecheckAdmission counts the request against the rate limit and looks up
+// its Idempotency-Key, in one round trip. Requests whose input images must be
+// fetched run it first, so that a rate-limited request or a replay costs no
+// fetch; Admit must then be told not to count the request again.
+func (s *Store) PrecheckAdmission(ctx context.Context, caller *tryon.Principal, idemKey *string, hash []byte) (*tryon.Precheck, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	b := &pgx.Batch{}
+	queueRate(b, caller)
+	b.Queue(`SELECT generation_id, request_hash = $3 FROM idempotency_keys
+		WHERE client_id = $1 AND mode = $4 AND key = $2 AND created_at >= now() - interval '24 hours'`,
+		caller.ClientID(), idemKey, hash, caller.Key.Kind.Mode())
+	res := s.pool.SendBatch(ctx, b)
+	defer res.Close()
+	p := tryon.Precheck{Rate: tryon.RateState{Limit: caller.RequestsPerMinute()}}
+	if err := scanRate(res.QueryRow(), &p.Rate); err != nil {
+		return nil, err
+	}
+	if err := p.Rate.Verdict(); err != nil {
+		return &p, err
+	}
+	var id uuid.UUID
+	switch err := res.QueryRow().Scan(&id, &p.SameRequest); err {
+	case nil:
+		p.PriorID = &id
+	case pgx.ErrNoRows:
+	default:
+		return nil, translate(err, "precheck admission")
+	}
+	return &p, nil
+}

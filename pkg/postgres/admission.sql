@@ -1,0 +1,100 @@
+-- tryon_admit admits a generation in one transaction, checking in this order
+-- and stopping at the first refusal:
+--
+--   1. the tenant is active (its row is locked, serialising its admissions,
+--      so the limits below hold under any concurrency)       → suspended
+--   2. the key is under its rate limit (tryon_hit_rate; skipped when the
+--      precheck already counted the request)                 → rate_limited
+--   3. the Idempotency-Key is free, or claimed by the same request
+--      (replay: the first generation, in generation_id) or by
+--      another one                                           → replay, idempotency_mismatch
+--   4. the tenant is under its concurrency limit             → concurrency_limited
+--   5. a prepaid balance, less what is reserved, covers the
+--      price (the tenant's, else the default; 0 in test)     → insufficient_credits
+--   6. the generation is inserted as processing with its
+--      price reserved                                        → admitted
+--
+-- Nothing is written when it refuses, except the rate counter. The outcome
+-- strings are pkg/tryon's Outcome constants (a test keeps them equal).
+CREATE OR REPLACE FUNCTION tryon_admit(
+    p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
+    p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
+    p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
+    OUT outcome text, OUT rate_limited boolean, OUT rate_remaining integer, OUT rate_limit integer, OUT rate_reset timestamptz,
+    OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
+    OUT reserved_micros bigint, OUT retry_after_ms bigint)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c         clients%ROWTYPE;
+    flight    record;
+    claimed   boolean := false;
+    prior     idempotency_keys%ROWTYPE;
+BEGIN
+    -- FOR NO KEY UPDATE serialises admissions without blocking the KEY SHARE
+    -- locks that foreign keys (usage_records, generations) take on the row:
+    -- with FOR UPDATE, an admission queued between a finisher's usage insert
+    -- and its balance update deadlocks with it.
+    SELECT * INTO c FROM clients WHERE id = p_client FOR NO KEY UPDATE;
+    IF NOT FOUND OR c.status <> 'active' THEN
+        outcome := 'suspended';
+        RETURN;
+    END IF;
+
+    rate_limit := c.requests_per_minute;
+    balance_micros := c.balance_micros;
+    -- A request that had to fetch its inputs was counted before fetching them.
+    IF p_count_rate THEN
+        SELECT h.limited, h.remaining, h.reset_at, h.retry_after_ms
+        INTO rate_limited, rate_remaining, rate_reset, retry_after_ms
+        FROM tryon_hit_rate(p_key, c.requests_per_minute) h;
+        IF rate_limited THEN
+            outcome := 'rate_limited';
+            RETURN;
+        END IF;
+    END IF;
+
+    IF p_idem_key IS NOT NULL THEN
+        -- A key older than 24 hours is free to be claimed again.
+        INSERT INTO idempotency_keys AS k (client_id, mode, key, request_hash, generation_id)
+        VALUES (p_client, p_mode, p_idem_key, p_idem_hash, p_id)
+        ON CONFLICT (client_id, mode, key) DO UPDATE
+            SET request_hash = excluded.request_hash, generation_id = excluded.generation_id, created_at = now()
+            WHERE k.created_at < now() - interval '24 hours'
+        RETURNING true INTO claimed;
+        IF NOT coalesce(claimed, false) THEN
+            SELECT * INTO prior FROM idempotency_keys WHERE client_id = p_client AND mode = p_mode AND key = p_idem_key;
+            generation_id := prior.generation_id;
+            outcome := CASE WHEN prior.request_hash = p_idem_hash THEN 'replay' ELSE 'idempotency_mismatch' END;
+            RETURN;
+        END IF;
+    END IF;
+
+    price_micros := CASE WHEN p_mode = 'live'
+                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+    SELECT * INTO flight FROM tryon_in_flight(p_client);
+    reserved_micros := flight.reserved_micros;
+    IF flight.slots >= c.max_concurrent THEN
+        outcome := 'concurrency_limited';
+        retry_after_ms := least(greatest(extract(epoch FROM flight.next_free - now()) * 1000, 1000), 10000);
+    ELSIF c.balance_micros IS NOT NULL AND c.balance_micros - flight.reserved_micros < price_micros THEN
+        outcome := 'insufficient_credits';
+    END IF;
+    IF outcome IS NOT NULL THEN
+        IF claimed THEN
+            -- A refused request leaves no idempotency record, so the tenant
+            -- may retry it with the same key once the limit allows.
+            DELETE FROM idempotency_keys WHERE client_id = p_client AND mode = p_mode AND key = p_idem_key;
+        END IF;
+        RETURN;
+    END IF;
+
+    INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
+                             width, height, duration_seconds, metadata, idempotency_key, price_micros, deadline)
+    VALUES (p_id, p_client, p_key, 'processing', p_mode, p_service, p_provider, p_model, p_prompt,
+            p_width, p_height, p_duration, p_metadata, p_idem_key, price_micros,
+            now() + p_lifetime_ms * interval '1 millisecond');
+    reserved_micros := reserved_micros + price_micros;
+    generation_id := p_id;
+    outcome := 'admitted';
+END
+$$;

@@ -1,0 +1,69 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/tryonhq/tryon/pkg/tryon"
+)
+
+// FinishGeneration runs tryon_finish (settle or release, rollups, webhook
+// queueing) and reads the final row back, in one round trip.
+func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Completion, webhookLease time.Duration) (*tryon.FinishResult, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	var url, ctype, code, msg *string
+	var w, h *int
+	var size, retry *int64
+	if o := c.Output; o != nil {
+		url, ctype, w, h, size = &o.URL, &o.ContentType, &o.Width, &o.Height, &o.Bytes
+	}
+	if e := c.Error; e != nil {
+		codeStr := string(e.Code)
+		code, msg = &codeStr, &e.Message
+	}
+	if c.RetryAfter > 0 {
+		ms := c.RetryAfter.Milliseconds()
+		retry = &ms
+	}
+	b := &pgx.Batch{}
+	timedOut := tryon.TimedOut()
+	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds(), string(timedOut.Code), timedOut.Message)
+	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id)
+	res := s.pool.SendBatch(ctx, b)
+	defer res.Close()
+	var r tryon.FinishResult
+	var credits *int64
+	if err := res.QueryRow().Scan(&r.Finished, &r.DeliveryID, &credits); err != nil {
+		return nil, translateSettlement(err)
+	}
+	g, err := scanGeneration(res.QueryRow())
+	if err != nil {
+		return nil, translate(err, "finish generation")
+	}
+	r.Generation = g
+	if credits != nil {
+		m := tryon.Micros(*credits)
+		r.CreditsRemaining = &m
+	}
+	return &r, nil
+}
+
+// translateSettlement translates an error of tryon_finish. Settlement takes
+// no input from a client, so a constraint or data error there is a broken
+// invariant of ours (a balance that cannot cover what it reserved, say):
+// an internal error with its cause, never a client's invalid request.
+func translateSettlement(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "23") || strings.HasPrefix(pgErr.Code, "22")) {
+		return fmt.Errorf("finish generation: %w", err)
+	}
+	return translate(err, "finish generation")
+}

@@ -1,0 +1,36 @@
+package tryon
+
+import (
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Completion is how a generation ended, as its finisher saw it. Settlement
+// charges the tenant only when it succeeded, in live mode, within its
+// deadline ("the deadline wins": past it, the reservation no longer counts,
+// so a late success is recorded as timed out and not billed).
+type Completion struct {
+	Succeeded  bool
+	Output     *Output
+	Error      *GenerationError
+	RetryAfter time.Duration
+}
+
+// TimedOut is the recorded error of a generation that ran out of time:
+// its provider call outlived the budget, or it passed its deadline.
+func TimedOut() *GenerationError {
+	return &GenerationError{Code: CodeGenerationTimeout, Message: "the provider did not answer within the time budget"}
+}
+
+// FinishResult is a finalised generation.
+type FinishResult struct {
+	Generation *Generation
+	// Finished is true when this call finalised it, false when someone else
+	// already had (then Generation is their result).
+	Finished bool
+	// DeliveryID is the webhook delivery queued by this call, if any.
+	DeliveryID *uuid.UUID
+	// CreditsRemaining is the unreserved prepaid balance afterwards; nil for postpaid.
+	CreditsRemaining *Micros
+}
