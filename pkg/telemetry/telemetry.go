@@ -9,9 +9,9 @@
 // back what it was given, so nothing is wrapped, no exporter goroutine runs
 // and the hooks elsewhere cost one context lookup.
 //
-// The hooks find the request's Telemetry in its context (Handler puts it
-// there), so the database tracer, the admission and settlement steps and the
-// decorators need no new wiring.
+// Handler puts the request's Telemetry in its context, where the database
+// tracer finds it; the decorators of the providers, the storage and the
+// generation store are applied where the application is wired (pkg/app).
 package telemetry
 
 import (
