@@ -46,8 +46,9 @@ func (t *Telemetry) Handler(h http.Handler, flush bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		ctx := t.propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
-		ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start),
-			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
+		// The route, not the path, names the span: a path may hold a
+		// capability (an asset's token), and routes keep names few.
+		ctx, span := t.tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(start))
 		rec := &requestRecord{}
 		ctx = context.WithValue(context.WithValue(ctx, scopeKey{}, t), requestKey{}, rec)
 		h.ServeHTTP(w, r.WithContext(ctx))

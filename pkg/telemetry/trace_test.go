@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"net/http"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -238,6 +240,24 @@ func TestGenerateTraceShowsWhereTheTimeWent(t *testing.T) {
 	checkCount(t, rc.metric("tryon.credits.reserved"), map[string]string{"tryon.service": "banana", "tryon.mode": "live"}, int64(stored.PriceMicros))
 	if pts := points(rc.metric("tryon.db.pool.wait")); len(pts) == 0 || pts[0].count < 3 {
 		t.Errorf("pool waits %v, want one per round trip", pts)
+	}
+
+	// An asset's URL is a capability: its token names no span and sits in
+	// no attribute.
+	token := path.Base(g.Output.URL)
+	if a := env.Do(http.MethodGet, "/assets/"+token, "", nil); a.Status != 200 {
+		t.Fatalf("asset: %d", a.Status)
+	}
+	spans, _ = rc.received()
+	if len(newTree(spans).named("GET /assets/{token}")) != 1 {
+		t.Fatalf("no span for the asset's request: %v", names(spans))
+	}
+	for _, s := range spans {
+		for _, kv := range s.Attributes {
+			if strings.Contains(s.Name, token) || strings.Contains(kv.Value.String(), token) {
+				t.Errorf("span %s attribute %s holds the asset's token", s.Name, kv.Key)
+			}
+		}
 	}
 }
 
