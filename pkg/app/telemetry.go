@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/tryonhq/tryon/pkg/config"
@@ -16,7 +17,22 @@ import (
 // most half the budget margin, which every generation keeps back from its
 // deadline for the end of the request.
 func newTelemetry(cfg *config.Config) (*telemetry.Telemetry, error) {
-	return telemetry.New(context.Background(), telemetry.Options{FlushTimeout: cfg.BudgetMargin / 2})
+	return telemetry.New(context.Background(), telemetry.Options{FlushTimeout: cfg.BudgetMargin / 2, Resource: vercelResource()})
+}
+
+// vercelResource is what Vercel tells a function about where it runs, as
+// OpenTelemetry resource attributes (empty ones are left out).
+func vercelResource() map[string]string {
+	r := map[string]string{
+		"deployment.environment.name": os.Getenv("VERCEL_ENV"),
+		"cloud.region":                os.Getenv("VERCEL_REGION"),
+		"service.version":             os.Getenv("VERCEL_GIT_COMMIT_SHA"),
+		"vercel.deployment.id":        os.Getenv("VERCEL_DEPLOYMENT_ID"),
+	}
+	if os.Getenv("VERCEL") != "" {
+		r["cloud.provider"] = "vercel"
+	}
+	return r
 }
 
 // traced wraps storage and every provider so that their calls are spans;

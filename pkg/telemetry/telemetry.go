@@ -62,6 +62,10 @@ type Options struct {
 	// comes out of the budget margin kept back at a generation's start, so
 	// it is capped at 2 s; 2 s when 0.
 	FlushTimeout time.Duration
+	// Resource adds attributes describing where the instance runs (the
+	// platform's region, environment, deployment); OTEL_SERVICE_NAME and
+	// OTEL_RESOURCE_ATTRIBUTES override them.
+	Resource map[string]string
 }
 
 // New starts telemetry when an OTLP endpoint is configured, and returns nil
@@ -80,7 +84,7 @@ func New(ctx context.Context, opts Options) (*Telemetry, error) {
 	if !wantTraces && !wantMetrics {
 		return nil, nil
 	}
-	res, err := newResource(ctx, getenv)
+	res, err := newResource(ctx, opts.Resource)
 	if err != nil {
 		return nil, err
 	}
@@ -120,24 +124,16 @@ func New(ctx context.Context, opts Options) (*Telemetry, error) {
 // newResource describes this instance: service.name "tryon" unless
 // OTEL_SERVICE_NAME or OTEL_RESOURCE_ATTRIBUTES says otherwise, a fresh
 // service.instance.id (many short-lived instances report the same
-// cumulative metrics), and what Vercel tells the function about itself.
-func newResource(ctx context.Context, getenv func(string) string) (*resource.Resource, error) {
+// cumulative metrics), and the caller's attributes.
+func newResource(ctx context.Context, extra map[string]string) (*resource.Resource, error) {
 	attrs := []attribute.KeyValue{
 		attribute.String("service.name", "tryon"),
 		attribute.String("service.instance.id", uuid.NewString()),
 	}
-	for key, variable := range map[string]string{
-		"deployment.environment.name": "VERCEL_ENV",
-		"cloud.region":                "VERCEL_REGION",
-		"service.version":             "VERCEL_GIT_COMMIT_SHA",
-		"vercel.deployment.id":        "VERCEL_DEPLOYMENT_ID",
-	} {
-		if v := getenv(variable); v != "" {
-			attrs = append(attrs, attribute.String(key, v))
+	for k, v := range extra {
+		if v != "" {
+			attrs = append(attrs, attribute.String(k, v))
 		}
-	}
-	if getenv("VERCEL") != "" {
-		attrs = append(attrs, attribute.String("cloud.provider", "vercel"))
 	}
 	// Later options win: the operator's OTEL_* variables over our defaults.
 	res, err := resource.New(ctx, resource.WithAttributes(attrs...), resource.WithTelemetrySDK(), resource.WithFromEnv())
