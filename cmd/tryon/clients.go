@@ -19,6 +19,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 		return usageError{"client needs a subcommand"}
 	}
 	sub, args := args[0], args[1:]
+	if sub == "token-secret" {
+		return runTokenSecret(ctx, e, args)
+	}
 	fs := flag.NewFlagSet("client "+sub, flag.ContinueOnError)
 	reason := fs.String("reason", "", "why (recorded in the client's ledger)")
 	prepaid := fs.Int64("prepaid", -1, "make the client prepaid with this opening balance in micro-dollars")

@@ -66,6 +66,7 @@ const usage = `usage: tryon <command> [arguments]
   client credit add <client> <micros> -reason TEXT     (negative to take credit back)
   client billing prepaid|postpaid <client> -reason TEXT
   client webhook set <client> <url> | client webhook remove <client>
+  client token-secret rotate <client> [-grace 15m]   new signing secret for client tokens (shown once)
   key create <client> [-kind live|test] [-name TEXT] [-expires 720h]
   key create -admin [-name TEXT]
   key list <client> | key list -admin

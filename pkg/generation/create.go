@@ -66,7 +66,10 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	// request, so a request that needs it checks its rate limit and its
 	// Idempotency-Key first.
 	precounted := false
-	if isRemote(spec.PersonImage) || isRemote(spec.GarmentImage) {
+	// Not for client tokens: the precheck replays an Idempotency-Key
+	// without knowing end users, and only admission (tryon_admit_token)
+	// keeps one end user from another's generation.
+	if p.Token == nil && (isRemote(spec.PersonImage) || isRemote(spec.GarmentImage)) {
 		pre, err := r.Store.PrecheckAdmission(ctx, p, opts.IdempotencyKey, opts.RequestHash)
 		if pre != nil {
 			res.Rate = &pre.Rate
@@ -98,6 +101,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, Metadata: spec.Metadata,
 		IdempotencyKey: opts.IdempotencyKey, RequestHash: opts.RequestHash,
 		DefaultPrice: r.Settings.DefaultPrice(spec.Service), Lifetime: budget.Lifetime(), Precounted: precounted,
+		Token: p.Token,
 	})
 	if err != nil {
 		return nil, err

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/clienttoken"
 	"github.com/tryonhq/tryon/pkg/telemetry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
@@ -32,7 +33,7 @@ func (s *Server) serve(rt Route) http.Handler {
 		defer s.logRequest(r, st)
 		defer s.recoverPanic(w, r, st)
 
-		allowed := s.cors(w, r)
+		allowed := s.cors(w, r) || s.tokenCORS(w, r, rt)
 		if r.Method == http.MethodOptions {
 			s.preflight(w, r, rt, allowed)
 			return
@@ -69,6 +70,9 @@ func (s *Server) authorize(r *http.Request, rt Route, st *requestState) error {
 	key, err := presentedKey(r)
 	if err != nil {
 		return err
+	}
+	if clienttoken.LooksLikeJWT(key) {
+		return s.authorizeToken(r, rt, st, key)
 	}
 	p, err := s.keys.Authenticate(r.Context(), key)
 	if err != nil {

@@ -148,7 +148,10 @@ func TestOpenAPIDocument(t *testing.T) {
 		prop := func(path ...string) any {
 			var v any = props
 			for _, p := range path {
-				v = asObject(v)[p]
+				// Defaults sit on named schemas the properties refer to
+				// (Side, VideoSeconds): a property carrying one itself is
+				// typed as required by openapi-typescript.
+				v = doc.deref(v)[p]
 			}
 			return v
 		}

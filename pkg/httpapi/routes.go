@@ -45,6 +45,7 @@ var Routes = []Route{
 	{"client_metrics", "ClientMetrics", http.MethodGet, "/metrics/client/{id}", TenantOrAdmin, 30, (*Server).handleClientMetrics},
 	{"asset", "Asset", http.MethodGet, "/assets/{token}", Public, 15, (*Server).handleAsset},
 	{"cron", "Cron", http.MethodGet, "/api/cron", Cron, 300, (*Server).handleCron},
+	{"tokens", "CreateToken", http.MethodPost, "/tokens", Tenant, 10, (*Server).handleCreateToken},
 	// not_found answers every other path with the JSON 404 (vercel.json's
 	// last rewrite sends them there).
 	{"not_found", "NotFound", "", "", Public, 10, (*Server).handleNotFound},

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/apikey"
+	"github.com/tryonhq/tryon/pkg/clienttoken"
 	"github.com/tryonhq/tryon/pkg/config"
 	"github.com/tryonhq/tryon/pkg/generation"
 	"github.com/tryonhq/tryon/pkg/metrics"
@@ -23,6 +24,7 @@ import (
 // through the runner. pkg/postgres implements it.
 type Store interface {
 	KeyStore
+	TokenStore
 	RateAccounts
 	// Ping checks that the database answers within timeout.
 	Ping(ctx context.Context, timeout time.Duration) error
@@ -40,12 +42,26 @@ type KeyStore interface {
 	FindPrincipal(ctx context.Context, digest [32]byte) (*tryon.Principal, error)
 }
 
+// TokenStore keeps tenants' client-token signing secrets and answers whether
+// a client token may read a generation.
+type TokenStore interface {
+	// CurrentTokenSecret returns the tenant's signing secret and its version,
+	// storing fresh as version 1 if the tenant has none yet.
+	CurrentTokenSecret(ctx context.Context, clientID uuid.UUID, fresh string) (secret string, version int, err error)
+	// FindTokenSigner finds one version of a tenant's signing secret.
+	FindTokenSigner(ctx context.Context, clientID uuid.UUID, version int) (*clienttoken.Signer, error)
+	// CheckTokenRead counts a token's read against its end user's rate limit
+	// and checks that the generation is that end user's.
+	CheckTokenRead(ctx context.Context, p *tryon.Principal, id uuid.UUID) error
+}
+
 // Server serves the API.
 type Server struct {
 	cfg    *config.Config
 	store  Store
 	runner *generation.Runner
 	keys   *apikey.Cache
+	tokens *clienttoken.Verifier
 	log    *slog.Logger
 }
 
@@ -54,6 +70,7 @@ func NewServer(cfg *config.Config, store Store, runner *generation.Runner, log *
 	s := &Server{cfg: cfg, store: store, runner: runner, log: log, keys: &apikey.Cache{TTL: cfg.KeyCacheTTL}}
 	if store != nil {
 		s.keys.Lookup = store.FindPrincipal
+		s.tokens = &clienttoken.Verifier{TTL: cfg.KeyCacheTTL, Lookup: store.FindTokenSigner}
 	}
 	return s
 }

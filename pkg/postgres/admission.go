@@ -29,15 +29,21 @@ func (s *Store) Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResul
 	if a.DurationSecs > 0 {
 		duration = &a.DurationSecs
 	}
-	err := s.pool.QueryRow(ctx, `
+	query := `
 		SELECT outcome, rate_limited, rate_remaining, rate_limit, rate_reset, generation_id, price_micros,
 		       balance_micros, reserved_micros, retry_after_ms
-		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-		a.KeyID, a.ClientID, a.ID, a.Mode, a.Service, a.Provider, a.Model, a.Prompt, a.Width, a.Height,
-		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds(), !a.Precounted,
-	).Scan(&outcome, &limited, &remaining, &limit, &reset, &genID, &price, &balance, &reserved, &retryMS)
+		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+	args := []any{a.KeyID, a.ClientID, a.ID, a.Mode, a.Service, a.Provider, a.Model, a.Prompt, a.Width, a.Height,
+		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds(), !a.Precounted}
+	if a.Token != nil {
+		query, args = tokenAdmitSQL, append(tokenAdmitArgs(a.Token), args...)
+	}
+	err := s.pool.QueryRow(ctx, query, args...).Scan(&outcome, &limited, &remaining, &limit, &reset, &genID, &price, &balance, &reserved, &retryMS)
 	if err != nil {
 		return nil, translate(err, "admit generation")
+	}
+	if err := tokenOutcomeError(outcome, deref(retryMS)); err != nil {
+		return nil, err
 	}
 	r.Outcome = tryon.Outcome(outcome)
 	r.Rate = tryon.RateState{Limit: deref(limit), Limited: deref(limited), Remaining: deref(remaining), Reset: deref(reset)}

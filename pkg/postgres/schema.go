@@ -22,16 +22,17 @@ const SchemaFile = "schema.sql"
 // SchemaParts are the schema's parts in the order they apply: tables and
 // indexes first, then the functions, each before those that call it.
 var SchemaParts = []string{
-	"tables.sql",     // every table and index
-	"ratelimit.sql",  // tryon_hit_rate: the per-key rate limit
-	"credits.sql",    // tryon_in_flight, tryon_credits_remaining: slots and reservations
-	"admission.sql",  // tryon_admit: the admission checks, in order
-	"rollups.sql",    // tryon_latency_bucket, tryon_record_rollups: metrics rollups
-	"settlement.sql", // tryon_finish: when a tenant is charged
-	"expiry.sql",     // tryon_expire: generations past their deadline
+	"tables.sql",        // every table and index
+	"ratelimit.sql",     // tryon_hit_rate: the per-key rate limit
+	"credits.sql",       // tryon_in_flight, tryon_credits_remaining: slots and reservations
+	"admission.sql",     // tryon_admit: the admission checks, in order
+	"rollups.sql",       // tryon_latency_bucket, tryon_record_rollups: metrics rollups
+	"settlement.sql",    // tryon_finish: when a tenant is charged
+	"expiry.sql",        // tryon_expire: generations past their deadline
+	"client_tokens.sql", // tryon_admit_token, tryon_token_read: client tokens' secrets, end users and caps
 }
 
-//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql
+//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql
 var schemaFS embed.FS
 
 // Schema returns schema.sql as its parts make it.

@@ -34,6 +34,9 @@ type Admission struct {
 	// Precounted means the admission precheck already counted this request
 	// against the rate limit.
 	Precounted bool
+	// Token is the client token asking, if any: admission then also checks
+	// its end user's rate limit and its caps (tryon_admit_token).
+	Token *ClientToken
 }
 
 // Outcome is what admission decided.

@@ -75,6 +75,9 @@ type APIKey struct {
 type Principal struct {
 	Key    APIKey
 	Client *Client // nil for admin keys
+	// Token is the client token the request was made with (Key is then its
+	// tenant's client-token key of the token's mode); nil for API keys.
+	Token *ClientToken
 }
 
 // IsAdmin reports whether the caller holds an operator key.
