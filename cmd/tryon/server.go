@@ -22,7 +22,7 @@ import (
 // ends, after letting requests in flight finish. wrap adds handlers in front
 // (dev's demo shop).
 func serveLocal(ctx context.Context, a *app.App, l net.Listener, e env, wrap ...func(http.Handler) http.Handler) error {
-	h := withPublicFiles(a.Server.Handler())
+	h := withPublicFiles(a.Handler())
 	for _, w := range wrap {
 		h = w(h)
 	}

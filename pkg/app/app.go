@@ -5,6 +5,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/netip"
@@ -23,6 +24,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/inputimage"
 	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/safefetch"
+	"github.com/tryonhq/tryon/pkg/telemetry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 	"github.com/tryonhq/tryon/pkg/webhook"
 )
@@ -34,6 +36,9 @@ type App struct {
 	Runner *generation.Runner
 	Server *httpapi.Server
 	Log    *slog.Logger
+	// Telemetry exports traces and metrics; nil when no OTLP endpoint is
+	// configured.
+	Telemetry *telemetry.Telemetry
 }
 
 // Options adjust the wiring for local runs and tests.
@@ -62,6 +67,11 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if log == nil {
 		log = NewLogger(os.Stderr, cfg.LogLevel)
 	}
+	tel, err := newTelemetry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log = tel.Logger(log)
 	pool, err := postgres.OpenPool(cfg.DatabaseURL, postgres.PoolOptions{MaxConns: int32(cfg.DBMaxConns)})
 	if err != nil {
 		return nil, err
@@ -73,10 +83,11 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	providers, err := newProviders(cfg, fetcher, log)
+	providers, err := newProviders(cfg, fetcher, log, tel)
 	if err != nil {
 		return nil, err
 	}
+	storage, providers = traced(tel, cfg, storage, providers)
 	poll := opts.PollInterval
 	if poll == 0 {
 		poll = 5 * time.Second
@@ -105,19 +116,22 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 			Allow: append(slices.Clone(opts.AllowPrivate), opts.WebhookAllow...)})
 	}
 	runner := &generation.Runner{
-		Store: store, Providers: providers, Storage: storage, Log: log,
+		Store: tel.Store(store), Providers: providers, Storage: storage, Log: log,
 		// Every input image is checked and normalised once, here, for every provider.
 		Fetcher: inputimage.Gate{Fetcher: fetcher},
 		Notifier: &generation.Notifier{Store: store, Log: log, Lease: cfg.WebhookTimeout + 30*time.Second,
 			Sender: &webhook.Sender{Client: hooks.HTTPClient(), Timeout: cfg.WebhookTimeout}},
 		Settings: settings,
 	}
-	return &App{Config: cfg, Store: store, Runner: runner, Log: log,
+	return &App{Config: cfg, Store: store, Runner: runner, Log: log, Telemetry: tel,
 		Server: httpapi.NewServer(cfg, store, runner, log)}, nil
 }
 
-// Close releases the database pool.
-func (a *App) Close() { a.Store.Close() }
+// Close flushes telemetry and releases the database pool.
+func (a *App) Close() {
+	_ = a.Telemetry.Shutdown(context.Background())
+	a.Store.Close()
+}
 
 func newStorage(cfg *config.Config, store *postgres.Store) (tryon.Storage, error) {
 	if cfg.StorageKind() == config.StorageBlob {
@@ -126,7 +140,7 @@ func newStorage(cfg *config.Config, store *postgres.Store) (tryon.Storage, error
 	return postgres.Assets{Store: store}, nil
 }
 
-func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logger) (generation.Providers, error) {
+func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logger, tel *telemetry.Telemetry) (generation.Providers, error) {
 	fk := fake.New(fake.Options{Latency: cfg.FakeLatency, VideoLatency: cfg.FakeVideoLatency})
 	p := generation.Providers{Live: map[tryon.Service]tryon.Provider{}, Test: fk}
 	var gem *gemini.Provider
@@ -140,12 +154,13 @@ func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logge
 				gem = gemini.New(gemini.Config{APIKey: cfg.GeminiAPIKey, BaseURL: cfg.GeminiBaseURL,
 					Models: map[tryon.Service]string{tryon.ServiceBanana: cfg.GeminiModelBanana,
 						tryon.ServiceBananaPro: cfg.GeminiModelBananaPro, tryon.ServiceVeo3: cfg.GeminiModelVeo3},
-					MaxVideoBytes: cfg.VideoMaxBytes, Logger: log})
+					MaxVideoBytes: cfg.VideoMaxBytes, Logger: log, HTTPClient: providerClient(tel, 0)})
 			}
 			p.Live[s] = gem
 		case config.ProviderFal:
 			if fl == nil {
 				fl = fal.New(fal.Config{Key: cfg.FalKey, BaseURL: cfg.FalBaseURL, Fetcher: fetcher, Logger: log,
+					HTTPClient: providerClient(tel, 5*time.Minute),
 					Endpoints: map[tryon.Service]string{tryon.ServiceBanana: cfg.FalEndpointBanana,
 						tryon.ServiceBananaPro: cfg.FalEndpointBananaPro}})
 			}

@@ -36,7 +36,7 @@ func Serve(function string, w http.ResponseWriter, r *http.Request) {
 		httpapi.Misconfigured(instanceErr, NewLogger(os.Stderr, "info")).ServeHTTP(w, r)
 		return
 	}
-	instance.Server.Function(function).ServeHTTP(w, r)
+	instance.Function(function).ServeHTTP(w, r)
 }
 
 // warnAboutDeployment logs what works locally but not on Vercel, once per
