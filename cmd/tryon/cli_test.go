@@ -134,29 +134,7 @@ func TestCommandLineMistakes(t *testing.T) {
 // TestDevServesTheDemo runs `tryon dev` in-process on a free port against
 // a database, and uses the key it prints.
 func TestDevServesTheDemo(t *testing.T) {
-	db := pgtest.URL(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"dev", "-port", "0"}, func(n string) (string, bool) {
-			if n == "DATABASE_URL" {
-				return db, true
-			}
-			return "", false
-		}, &out, &errOut)
-	}()
-	var base, key string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		s := out.String()
-		if m := regexp.MustCompile(`running at (http://localhost:\d+)`).FindStringSubmatch(s); m != nil && strings.Contains(s, "curl") {
-			base, key = m[1], regexp.MustCompile(`tryon_test_\w+`).FindString(s)
-			break
-		}
-	}
-	if base == "" {
-		t.Fatalf("dev did not start:\n%s\n%s", out.String(), errOut.String())
-	}
+	base, key, _, stop := runningDev(t)
 	resp, err := http.Post(base+"/generate", "application/json", strings.NewReader(`{"prompt":"a hat"}`))
 	if err != nil {
 		t.Fatal(err)
@@ -185,10 +163,7 @@ func TestDevServesTheDemo(t *testing.T) {
 		t.Fatalf("public/index.html: %d %s", index.StatusCode, index.Header.Get("Content-Type"))
 	}
 	expectJSON404(t, base)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("dev ended with %v", err)
-	}
+	stop()
 }
 
 // expectJSON404 checks that the server the CLI runs answers every path no

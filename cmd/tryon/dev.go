@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/netip"
+	"net/url"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -13,6 +15,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/pgcluster"
 	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/tryon"
+	"github.com/tryonhq/tryon/pkg/webhook"
 )
 
 // runDev starts everything a newcomer needs, with no account anywhere: a
@@ -21,8 +24,14 @@ import (
 func runDev(ctx context.Context, e env, args []string) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	addr := listenFlags(fs)
+	hook := fs.String("webhook", "", "deliver the demo tenant's webhooks to this local receiver (http://localhost:PORT/...)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *hook != "" {
+		if err := checkLocalReceiver(*hook); err != nil {
+			return err
+		}
 	}
 	l, err := net.Listen("tcp", addr())
 	if err != nil {
@@ -46,9 +55,11 @@ func runDev(ctx context.Context, e env, args []string) error {
 
 	base := "http://localhost:" + strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
 	// Locally the fake provider serves every service and any browser page may
-	// call the API, unless the environment says otherwise.
+	// call the API, unless the environment says otherwise. Output URLs follow
+	// the host each request came to (no PUBLIC_BASE_URL), so a page opened at
+	// 127.0.0.1 gets 127.0.0.1 URLs and one at localhost gets localhost URLs.
 	defaults := map[string]string{
-		"DATABASE_URL": dbURL, "PUBLIC_BASE_URL": base, "CORS_ALLOWED_ORIGINS": "*",
+		"DATABASE_URL": dbURL, "CORS_ALLOWED_ORIGINS": "*",
 		"PROVIDER_BANANA": "fake", "PROVIDER_BANANA_PRO": "fake", "PROVIDER_VEO3": "fake",
 	}
 	cfg, err := config.Load(func(name string) (string, bool) {
@@ -64,7 +75,12 @@ func runDev(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(cfg, app.Options{})
+	opts := app.Options{}
+	if *hook != "" {
+		// Only `tryon dev -webhook` lets deliveries reach loopback.
+		opts.WebhookAllow = loopback
+	}
+	a, err := app.New(cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -72,6 +88,13 @@ func runDev(ctx context.Context, e env, args []string) error {
 	live, test, admin, err := demoTenant(ctx, a.Store)
 	if err != nil {
 		return err
+	}
+	if *hook != "" {
+		secret, err := demoWebhook(ctx, a.Store, *hook)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "\nwebhooks of the demo tenant go to %s\n  signing secret: %s\n", *hook, secret)
 	}
 	fmt.Fprintf(e.stdout, `
 Tryon is running at %[1]s (fake provider; Ctrl-C stops it and deletes the database)
@@ -88,8 +111,11 @@ Try it:
     -H 'x-client-key: %[4]s' -H 'content-type: application/json' \
     -d '{"prompt": "a red linen summer dress on a mannequin", "width": 768, "height": 1024}'
 
+  playground:     %[1]s/
+  demo shop:      %[1]s/demo/ (the try-on widget on a product page)
+
 `, base, dbURL, live, test, admin)
-	return serveLocal(ctx, a, l, e)
+	return serveLocal(ctx, a, l, e, newDemoShop(a, test).wrap)
 }
 
 // demoTenant creates the demo tenant and its keys (or, on a kept database,
@@ -152,3 +178,33 @@ func listenFlags(fs *flag.FlagSet) func() string {
 }
 
 func runConfig(e env) error { return config.Usage(e.stdout) }
+
+// loopback is where `tryon dev -webhook` may deliver.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+// checkLocalReceiver accepts only an http(s) URL on this machine: the flag
+// exists to reach a receiver the URL guard would refuse, and nothing else.
+func checkLocalReceiver(raw string) error {
+	u, err := url.Parse(raw)
+	if err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		host := u.Hostname()
+		if a, err := netip.ParseAddr(host); host == "localhost" || (err == nil && a.IsLoopback()) {
+			return nil
+		}
+	}
+	return usageError{fmt.Sprintf("-webhook must be a receiver on this machine, such as http://localhost:9000/hooks (got %q); set a public endpoint with tryon client webhook set", raw)}
+}
+
+// demoWebhook points the demo tenant's webhooks at receiver with a new secret.
+func demoWebhook(ctx context.Context, s *postgres.Store, receiver string) (string, error) {
+	c, err := s.FindClientByName(ctx, "demo")
+	if err != nil {
+		return "", err
+	}
+	secret, err := webhook.NewSecret()
+	if err != nil {
+		return "", err
+	}
+	_, err = s.ChangeClient(ctx, c.ID, postgres.ClientChange{Reason: "tryon dev -webhook", Webhook: &postgres.Webhook{URL: receiver, Secret: secret}})
+	return secret, err
+}

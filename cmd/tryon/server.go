@@ -13,18 +13,24 @@ import (
 
 	"github.com/tryonhq/tryon/pkg/app"
 	"github.com/tryonhq/tryon/pkg/generation"
+	"github.com/tryonhq/tryon/pkg/httpapi"
 )
 
 // serveLocal serves the app on addr the way a Vercel deployment does: files
 // in public/ first, then every route as vercel.json rewrites it. A sweep
 // runs on a timer, as Vercel Cron does in production. It returns when ctx
-// ends, after letting requests in flight finish.
-func serveLocal(ctx context.Context, a *app.App, l net.Listener, e env) error {
+// ends, after letting requests in flight finish. wrap adds handlers in front
+// (dev's demo shop).
+func serveLocal(ctx context.Context, a *app.App, l net.Listener, e env, wrap ...func(http.Handler) http.Handler) error {
+	h := withPublicFiles(a.Handler())
+	for _, w := range wrap {
+		h = w(h)
+	}
 	srv := &http.Server{
-		Handler:           withPublicFiles(a.Server.Handler()),
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
-		WriteTimeout:      a.Config.FunctionMaxDuration + 30*time.Second,
+		WriteTimeout:      httpapi.LongestMaxDuration() + 30*time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
 	sweepDone := make(chan struct{})

@@ -7,6 +7,7 @@
 //	tryon key ...             create, list and revoke API keys
 //	tryon bench ...           measure generate and metrics
 //	tryon config              list the configuration variables
+//	tryon vercel-json [-w]    print (or write) vercel.json from the route table
 //
 // main only calls run, so tests run the real program in-process.
 package main
@@ -53,10 +54,13 @@ func (u usageError) Error() string { return u.msg + "\n\n" + usage }
 
 const usage = `usage: tryon <command> [arguments]
 
-  dev [-port 3000 | -addr HOST:PORT]   run everything locally: a throwaway Postgres, a demo tenant, the fake provider
+  dev [-port 3000 | -addr HOST:PORT] [-webhook http://localhost:PORT/PATH]
+                                       run everything locally: a throwaway Postgres, a demo tenant, the fake provider
+                                       (-webhook: deliver the demo tenant's webhooks to a receiver on this machine)
   serve [-port 3000 | -addr HOST:PORT] serve every route against DATABASE_URL (configured like a deployment)
   migrate                              apply schema.sql to DATABASE_URL (use Neon's direct, not pooled, URL)
   config                               list the configuration variables
+  vercel-json [-w]                     print vercel.json from the route table (-w: write it)
   client create <name> [-prepaid MICROS] [-rpm N] [-max-concurrent N]
   client list
   client show <client>
@@ -73,6 +77,7 @@ const usage = `usage: tryon <command> [arguments]
   key revoke <key id, key or prefix>
   bench generate [-clients 8] [-requests 2000]
   bench metrics [-sizes 10000,100000,1000000,10000000]
+  bench hostile [-clients 16] [-rounds 3] [-memlimit 100MiB]
 
 <client> is a client's id or name. Commands that use the database read DATABASE_URL.`
 
@@ -91,6 +96,8 @@ func run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		return runMigrate(ctx, e, rest)
 	case "config":
 		return runConfig(e)
+	case "vercel-json":
+		return runVercelJSON(e, rest)
 	case "client":
 		return runClient(ctx, e, rest)
 	case "key":

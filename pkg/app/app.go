@@ -5,10 +5,12 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,8 +21,10 @@ import (
 	"github.com/tryonhq/tryon/pkg/gemini"
 	"github.com/tryonhq/tryon/pkg/generation"
 	"github.com/tryonhq/tryon/pkg/httpapi"
+	"github.com/tryonhq/tryon/pkg/inputimage"
 	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/safefetch"
+	"github.com/tryonhq/tryon/pkg/telemetry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 	"github.com/tryonhq/tryon/pkg/vertex"
 	"github.com/tryonhq/tryon/pkg/webhook"
@@ -33,6 +37,9 @@ type App struct {
 	Runner *generation.Runner
 	Server *httpapi.Server
 	Log    *slog.Logger
+	// Telemetry exports traces and metrics; nil when no OTLP endpoint is
+	// configured.
+	Telemetry *telemetry.Telemetry
 }
 
 // Options adjust the wiring for local runs and tests.
@@ -45,6 +52,14 @@ type Options struct {
 	AllowPrivate []netip.Prefix
 	// PollInterval overrides how often long jobs are polled (default 5s).
 	PollInterval time.Duration
+	// WebhookAllow lets webhook deliveries (only) reach these addresses,
+	// which the URL guard otherwise refuses: `tryon dev -webhook` delivers
+	// to a receiver on loopback. Never set by `tryon serve` or on Vercel.
+	WebhookAllow []netip.Prefix
+	// MaxDurations override functions' maxDuration (by api/ file name), so
+	// a test can give a function a short time limit; a deployment always
+	// uses the route table's.
+	MaxDurations map[string]time.Duration
 }
 
 // New wires an App from cfg. It opens no connection yet.
@@ -53,44 +68,71 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 	if log == nil {
 		log = NewLogger(os.Stderr, cfg.LogLevel)
 	}
+	tel, err := newTelemetry(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log = tel.Logger(log)
 	pool, err := postgres.OpenPool(cfg.DatabaseURL, postgres.PoolOptions{MaxConns: int32(cfg.DBMaxConns)})
 	if err != nil {
 		return nil, err
 	}
 	store := postgres.NewStore(pool)
-	fetcher := safefetch.New(safefetch.Options{MaxBytes: cfg.InputMaxBytes, Timeout: cfg.InputFetchTimeout, Allow: opts.AllowPrivate})
+	fetcher := safefetch.New(safefetch.Options{MaxBytes: cfg.InputMaxBytes, Timeout: cfg.InputFetchTimeout,
+		MaxPixels: inputimage.MaxPixels, Allow: opts.AllowPrivate})
 	storage, err := newStorage(cfg, store)
 	if err != nil {
 		return nil, err
 	}
-	providers, err := newProviders(cfg, fetcher, log)
+	providers, err := newProviders(cfg, fetcher, log, tel)
 	if err != nil {
 		return nil, err
 	}
+	storage, providers = traced(tel, cfg, storage, providers)
 	poll := opts.PollInterval
 	if poll == 0 {
 		poll = 5 * time.Second
 	}
-	readMax := func(fn string) time.Duration {
+	budget := func(fn string) time.Duration {
+		if d, ok := opts.MaxDurations[fn]; ok {
+			return d
+		}
 		rt, _ := httpapi.RouteByFunction(fn)
-		return time.Duration(rt.MaxDuration) * time.Second
+		return rt.Budget()
+	}
+	settings := generation.Settings{
+		MaxDuration: budget("generate"), ReadMaxDuration: budget("generation"), SweepMaxDuration: budget("cron"),
+		Margin: cfg.BudgetMargin, LongJobDeadline: cfg.LongJobDeadline, PollInterval: poll,
+		WebhookLease: cfg.WebhookTimeout + 30*time.Second, DefaultPrice: cfg.DefaultPrice,
+	}
+	for _, d := range []time.Duration{settings.MaxDuration, settings.ReadMaxDuration, settings.SweepMaxDuration} {
+		if cfg.BudgetMargin >= d/2 {
+			return nil, fmt.Errorf("BUDGET_MARGIN must be less than half of every budget (the shortest, a function's maxDuration in the route table, is %s), got %s",
+				min(settings.MaxDuration, settings.ReadMaxDuration, settings.SweepMaxDuration), cfg.BudgetMargin)
+		}
+	}
+	hooks := fetcher
+	if len(opts.WebhookAllow) > 0 {
+		hooks = safefetch.New(safefetch.Options{MaxBytes: cfg.InputMaxBytes, Timeout: cfg.InputFetchTimeout,
+			Allow: append(slices.Clone(opts.AllowPrivate), opts.WebhookAllow...)})
 	}
 	runner := &generation.Runner{
-		Store: store, Providers: providers, Storage: storage, Fetcher: fetcher, Log: log,
+		Store: tel.Store(store), Providers: providers, Storage: storage, Log: log,
+		// Every input image is checked and normalised once, here, for every provider.
+		Fetcher: inputimage.Gate{Fetcher: fetcher},
 		Notifier: &generation.Notifier{Store: store, Log: log, Lease: cfg.WebhookTimeout + 30*time.Second,
-			Sender: &webhook.Sender{Client: fetcher.HTTPClient(), Timeout: cfg.WebhookTimeout}},
-		Settings: generation.Settings{
-			MaxDuration: cfg.FunctionMaxDuration, ReadMaxDuration: readMax("generation"), SweepMaxDuration: readMax("cron"),
-			Margin: cfg.BudgetMargin, LongJobDeadline: cfg.LongJobDeadline, PollInterval: poll,
-			WebhookLease: cfg.WebhookTimeout + 30*time.Second, DefaultPrice: cfg.DefaultPrice,
-		},
+			Sender: &webhook.Sender{Client: hooks.HTTPClient(), Timeout: cfg.WebhookTimeout}},
+		Settings: settings,
 	}
-	return &App{Config: cfg, Store: store, Runner: runner, Log: log,
+	return &App{Config: cfg, Store: store, Runner: runner, Log: log, Telemetry: tel,
 		Server: httpapi.NewServer(cfg, store, runner, log)}, nil
 }
 
-// Close releases the database pool.
-func (a *App) Close() { a.Store.Close() }
+// Close flushes telemetry and releases the database pool.
+func (a *App) Close() {
+	_ = a.Telemetry.Shutdown(context.Background())
+	a.Store.Close()
+}
 
 func newStorage(cfg *config.Config, store *postgres.Store) (tryon.Storage, error) {
 	if cfg.StorageKind() == config.StorageBlob {
@@ -99,7 +141,7 @@ func newStorage(cfg *config.Config, store *postgres.Store) (tryon.Storage, error
 	return postgres.Assets{Store: store}, nil
 }
 
-func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logger) (generation.Providers, error) {
+func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logger, tel *telemetry.Telemetry) (generation.Providers, error) {
 	fk := fake.New(fake.Options{Latency: cfg.FakeLatency, VideoLatency: cfg.FakeVideoLatency})
 	p := generation.Providers{Live: map[tryon.Service]tryon.Provider{}, Test: fk}
 	var gem *gemini.Provider
@@ -118,12 +160,13 @@ func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logge
 				gem = gemini.New(gemini.Config{APIKey: cfg.GeminiAPIKey, BaseURL: cfg.GeminiBaseURL,
 					Models: map[tryon.Service]string{tryon.ServiceBanana: cfg.GeminiModelBanana,
 						tryon.ServiceBananaPro: cfg.GeminiModelBananaPro, tryon.ServiceVeo3: cfg.GeminiModelVeo3},
-					MaxVideoBytes: cfg.VideoMaxBytes, Logger: log})
+					MaxVideoBytes: cfg.VideoMaxBytes, Logger: log, HTTPClient: providerClient(tel, 0)})
 			}
 			p.Live[s] = gem
 		case config.ProviderFal:
 			if fl == nil {
 				fl = fal.New(fal.Config{Key: cfg.FalKey, BaseURL: cfg.FalBaseURL, Fetcher: fetcher, Logger: log,
+					HTTPClient: providerClient(tel, 5*time.Minute),
 					Endpoints: map[tryon.Service]string{tryon.ServiceBanana: cfg.FalEndpointBanana,
 						tryon.ServiceBananaPro: cfg.FalEndpointBananaPro, tryon.ServiceFashn: cfg.FalEndpointFashn}})
 			}

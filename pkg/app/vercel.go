@@ -1,16 +1,12 @@
 package app
 
 import (
-	"encoding/json"
-	"log/slog"
 	"net/http"
 	"os"
 	"sync"
-	"time"
 
-	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/config"
-	"github.com/tryonhq/tryon/pkg/wire"
+	"github.com/tryonhq/tryon/pkg/httpapi"
 )
 
 var (
@@ -37,17 +33,10 @@ func Serve(function string, w http.ResponseWriter, r *http.Request) {
 	if instanceErr != nil {
 		// The operator reads the variable at fault in the function's log;
 		// the caller learns only that the deployment is broken.
-		id := "req_" + uuid.NewString()
-		slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("configuration", "error", instanceErr.Error(), "request_id", id)
-		body, _ := json.Marshal(map[string]any{"success": false, "error": "the service is misconfigured; see the function logs",
-			"code": "internal", "timestamp": wire.Time(time.Now()), "request_id": id})
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("X-Request-Id", id)
-		w.WriteHeader(http.StatusInternalServerError)
-		_, _ = w.Write(body)
+		httpapi.Misconfigured(instanceErr, NewLogger(os.Stderr, "info")).ServeHTTP(w, r)
 		return
 	}
-	instance.Server.Function(function).ServeHTTP(w, r)
+	instance.Function(function).ServeHTTP(w, r)
 }
 
 // warnAboutDeployment logs what works locally but not on Vercel, once per

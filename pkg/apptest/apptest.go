@@ -49,6 +49,10 @@ type Options struct {
 	// StrictURLGuard keeps the production URL guard, which refuses
 	// loopback; by default tests may fetch from their own loopback servers.
 	StrictURLGuard bool
+	// MaxDurations shorten functions' time limits (app.Options).
+	MaxDurations map[string]time.Duration
+	// Log receives the app's logs; nil means Logger().
+	Log *slog.Logger
 }
 
 // Loopback lets the app fetch from and deliver to test servers on
@@ -78,12 +82,17 @@ func New(tb testing.TB, opts Options) *Env {
 	if opts.StrictURLGuard {
 		allow = nil
 	}
-	a, err := app.New(cfg, app.Options{Log: Logger(), AllowPrivate: allow, PollInterval: 20 * time.Millisecond})
+	log := opts.Log
+	if log == nil {
+		log = Logger()
+	}
+	a, err := app.New(cfg, app.Options{Log: log, AllowPrivate: allow, PollInterval: 20 * time.Millisecond,
+		MaxDurations: opts.MaxDurations})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(a.Close)
-	srv := bridgetest.NewServer(tb, a.Server.Function, opts.PathMode)
+	srv := bridgetest.NewServer(tb, a.Function, opts.PathMode)
 	return &Env{TB: tb, App: a, Store: a.Store, URL: srv.URL, Client: srv.Client()}
 }
 
@@ -139,7 +148,7 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
-	// The envelope's fields (API.md).
+	// The envelope's fields (docs/API.md).
 	Success   bool               `json:"success"`
 	Data      json.RawMessage    `json:"data"`
 	Error     string             `json:"error"`

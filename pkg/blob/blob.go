@@ -1,13 +1,12 @@
 // Package blob stores generation outputs in Vercel Blob, served from Vercel's CDN.
 //
 // It speaks the upload protocol of the official @vercel/blob client
-// (PROVIDERS.md, "Vercel Blob") with the standard library alone. Vercel
+// (docs/PROVIDERS.md, "Vercel Blob") with the standard library alone. Vercel
 // functions cannot answer more than 4.5 MB, so in production outputs live here
 // and generations point at their public CDN URLs instead of /assets.
 package blob
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -15,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -51,9 +51,9 @@ type Store struct {
 	putURL  string
 	prefix  string
 	client  *http.Client
-	// wait pauses between attempts; tests swap it to run retries without
-	// real delays and to see the delays chosen.
-	wait func(ctx context.Context, d time.Duration) error
+	// retry is when uploads are tried again; tests swap its Sleep to run
+	// retries without real delays and to see the delays chosen.
+	retry retry.Policy
 }
 
 var _ tryon.Storage = (*Store)(nil)
@@ -94,7 +94,7 @@ func New(cfg Config) (*Store, error) {
 		putURL:  strings.TrimRight(api, "/") + "/",
 		prefix:  prefix,
 		client:  client,
-		wait:    tryon.Sleep,
+		retry:   defaultRetryPolicy,
 	}, nil
 }
 

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -80,31 +80,8 @@ func (s *Store) apiError(resp *http.Response, body []byte) *APIError {
 		}
 		e.Message = sanitize(redact.Replace(envelope.Error.Message), maxMessageLen)
 	}
-	e.RetryAfter = retryAfter(resp.Header.Get("Retry-After"), time.Now())
+	e.RetryAfter = retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	return e
-}
-
-// retryAfter reads a Retry-After header, in seconds (what the Blob API
-// sends) or as an HTTP date (what the HTTP spec also allows).
-func retryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-		switch {
-		case secs <= 0:
-			return 0
-		case secs > 86400:
-			// Clamped so the multiplication cannot overflow; any wait that
-			// long means "give up" to Put anyway.
-			return 24 * time.Hour
-		}
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // sanitize drops control characters, which could forge log lines, and keeps

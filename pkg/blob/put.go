@@ -7,14 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/tryonhq/tryon/pkg/retry"
 )
 
-// The upload protocol's constants (PROVIDERS.md, "Vercel Blob").
+// The upload protocol's constants (docs/PROVIDERS.md, "Vercel Blob").
 const (
 	// apiVersion is the version @vercel/blob 2.8.0 sends; the API shapes its
 	// answers by it.
@@ -30,15 +31,13 @@ const (
 	maxAnswerLen = 64 << 10
 )
 
-// The retry policy: a few quick attempts, since the caller is usually a
-// request with a deadline, not a background job.
-const (
-	maxAttempts  = 4
-	firstBackoff = 250 * time.Millisecond
-	// maxRetryAfter is the longest rate-limit wait worth sitting through;
-	// beyond it the caller hears "unavailable" at once.
-	maxRetryAfter = 20 * time.Second
-)
+// defaultRetryPolicy: a few quick attempts, since the caller is usually a
+// request with a deadline, not a background job. A rate limit asking for
+// more than 20 s is not sat through: the caller hears "unavailable" at once.
+var defaultRetryPolicy = retry.Policy{
+	Waits:         []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, time.Second},
+	MaxRetryAfter: 20 * time.Second,
+}
 
 // Put uploads data as prefix+name with a random suffix, so that URLs are
 // unguessable even where names are not, and returns the blob's public URL.
@@ -56,42 +55,22 @@ func (s *Store) Put(ctx context.Context, name, contentType string, data []byte) 
 		return "", fmt.Errorf("blob put %s: %w", pathname, err)
 	}
 	target := s.putURL + "?" + url.Values{"pathname": {pathname}}.Encode()
-	for attempt := 1; ; attempt++ {
-		blobURL, err := s.upload(ctx, target, contentType, data)
-		if err == nil {
-			return blobURL, nil
-		}
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("blob put %s: %w", pathname, ctx.Err())
-		}
-		if !temporary(err) || attempt == maxAttempts {
-			return "", storeError(pathname, err)
-		}
-		delay := backoff(attempt)
-		var apiErr *APIError
-		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-			if apiErr.RetryAfter > maxRetryAfter {
-				return "", storeError(pathname, err)
+	blobURL, err := retry.Do(ctx, s.retry,
+		func(ctx context.Context) (string, error) { return s.upload(ctx, target, contentType, data) },
+		func(err error) retry.Verdict {
+			var apiErr *APIError
+			if errors.As(err, &apiErr) {
+				return retry.Verdict{Retry: apiErr.Temporary(), After: apiErr.RetryAfter}
 			}
-			delay = apiErr.RetryAfter
-		}
-		// Waiting past the caller's deadline would only turn a clear
-		// "unavailable" into a vaguer timeout.
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) <= delay {
-			return "", storeError(pathname, err)
-		}
-		if err := s.wait(ctx, delay); err != nil {
-			return "", fmt.Errorf("blob put %s: %w", pathname, err)
-		}
+			return retry.Verdict{Retry: temporary(err)}
+		}, nil)
+	switch {
+	case err == nil:
+		return blobURL, nil
+	case ctx.Err() != nil:
+		return "", fmt.Errorf("blob put %s: %w", pathname, ctx.Err())
 	}
-}
-
-// backoff is the wait after the attempt-th failure: doubling from
-// firstBackoff, with half of it random so that instances failing together
-// do not retry together.
-func backoff(attempt int) time.Duration {
-	d := firstBackoff << (attempt - 1)
-	return d/2 + rand.N(d/2)
+	return "", storeError(pathname, err)
 }
 
 // upload makes one attempt. Its errors are *APIError (the API refused),

@@ -29,7 +29,7 @@ func newStore(t *testing.T, fake *blobfake.Server, token string) (*Store, *[]tim
 		t.Fatal(err)
 	}
 	var waits []time.Duration
-	s.wait = func(ctx context.Context, d time.Duration) error {
+	s.retry.Sleep = func(ctx context.Context, d time.Duration) error {
 		waits = append(waits, d)
 		return ctx.Err()
 	}
@@ -183,7 +183,7 @@ func TestPutErrors(t *testing.T) {
 		{
 			name: "ErrRateLimitedTooLong",
 			setup: func(f *blobfake.Server) {
-				f.SetRetryAfter(int(maxRetryAfter/time.Second) + 1)
+				f.SetRetryAfter(int(defaultRetryPolicy.MaxRetryAfter/time.Second) + 1)
 				f.Inject(blobfake.RateLimited)
 			},
 			status: 429, code: "rate_limited", domain: tryon.CodeUnavailable, attempts: 1,
@@ -377,9 +377,9 @@ func TestPutRetries(t *testing.T) {
 func wantBackoff(attempt int) func(t *testing.T, wait time.Duration) {
 	return func(t *testing.T, wait time.Duration) {
 		t.Helper()
-		d := firstBackoff << (attempt - 1)
-		if wait < d/2 || wait >= d {
-			t.Errorf("wait = %s, want in [%s, %s)", wait, d/2, d)
+		d := defaultRetryPolicy.Waits[attempt-1]
+		if wait < d || wait >= d+d/4 {
+			t.Errorf("wait = %s, want in [%s, %s)", wait, d, d+d/4)
 		}
 	}
 }
@@ -448,7 +448,7 @@ func TestPutContext(t *testing.T) {
 		defer cancel()
 		// The real sleep, canceled as it starts: Put must give up rather
 		// than try again.
-		s.wait = func(ctx context.Context, d time.Duration) error {
+		s.retry.Sleep = func(ctx context.Context, d time.Duration) error {
 			cancel()
 			return tryon.Sleep(ctx, d)
 		}
@@ -460,36 +460,6 @@ func TestPutContext(t *testing.T) {
 			t.Errorf("attempts = %d, want 1", got)
 		}
 	})
-}
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, tt := range []struct {
-		header string
-		want   time.Duration
-	}{
-		{"", 0},
-		{"3", 3 * time.Second},
-		{" 3 ", 3 * time.Second},
-		{"0", 0},
-		{"-5", 0},
-		{"9227000000", 24 * time.Hour},
-		{"soon", 0},
-		{now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0},
-	} {
-		if got := retryAfter(tt.header, now); got != tt.want {
-			t.Errorf("retryAfter(%q) = %s, want %s", tt.header, got, tt.want)
-		}
-	}
-}
-
-func TestBackoff(t *testing.T) {
-	for attempt := 1; attempt < maxAttempts; attempt++ {
-		for range 100 {
-			wantBackoff(attempt)(t, backoff(attempt))
-		}
-	}
 }
 
 func TestSanitize(t *testing.T) {
@@ -533,3 +503,6 @@ func FuzzAPIError(f *testing.F) {
 		}
 	})
 }
+
+// maxAttempts is how many uploads Put makes before giving up.
+var maxAttempts = defaultRetryPolicy.Attempts()

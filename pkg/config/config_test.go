@@ -21,7 +21,7 @@ func TestLoadAppliesDefaultsAndValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.KeyCacheTTL != 45*time.Second || cfg.FunctionMaxDuration != 300*time.Second || cfg.BudgetMargin != 10*time.Second {
+	if cfg.KeyCacheTTL != 45*time.Second || cfg.BudgetMargin != 10*time.Second {
 		t.Fatalf("durations: %+v", cfg)
 	}
 	if len(cfg.CORSOrigins) != 2 || cfg.CORSOrigins[1] != "https://b.example" || cfg.PriceBanana != 55000 {
@@ -45,7 +45,7 @@ func TestLoadNamesTheVariableAtFault(t *testing.T) {
 		"RelativeBaseURL":     {map[string]string{"PUBLIC_BASE_URL": "/x"}, "PUBLIC_BASE_URL must be"},
 		"BadOrigin":           {map[string]string{"CORS_ALLOWED_ORIGINS": "shop.example"}, "CORS_ALLOWED_ORIGINS must"},
 		"NotAnInteger":        {map[string]string{"DB_MAX_CONNS": "four"}, "DB_MAX_CONNS is invalid"},
-		"DurationTooLong":     {map[string]string{"FUNCTION_MAX_DURATION": "900s"}, "FUNCTION_MAX_DURATION must be"},
+		"NegativeMargin":      {map[string]string{"BUDGET_MARGIN": "-1s"}, "BUDGET_MARGIN must not be negative"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// The image sizes the API accepts (API.md, POST /generate).
+// The image sizes the API accepts (docs/API.md, POST /generate).
 const (
 	minSide     = 64
 	maxSide     = 4096
@@ -62,18 +62,17 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 	if err := p.scenarioFailure(sc, "image"); err != nil {
 		return nil, err
 	}
-	person, err := loadPicture("person", req.Person)
-	if err != nil {
-		return nil, p.invalid("%v", err)
+	inputs := []*tryon.Image{req.Person, req.Garment}
+	for _, g := range req.Garments {
+		inputs = append(inputs, g.Image)
 	}
-	garment, err := loadPicture("garment", req.Garment)
+	pics, release, err := p.loadPictures(ctx, inputs...)
 	if err != nil {
-		return nil, p.invalid("%v", err)
+		return nil, err
 	}
-	outfit, err := loadOutfit(req.Garments)
-	if err != nil {
-		return nil, p.invalid("%v", err)
-	}
+	defer release()
+	person, garment := pics[0], pics[1]
+	outfit := outfitOf(req.Garments, pics[2:])
 	b, err := renderPNG(labelPrompt(sc.prompt, req), w, h, person, garment, outfit...)
 	if err != nil {
 		return nil, err

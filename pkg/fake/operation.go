@@ -177,14 +177,12 @@ func (p *Provider) start(ctx context.Context, req tryon.ProviderRequest) (*opera
 	if !validDuration(secs) {
 		return nil, p.invalid("the fake provider makes videos of 4, 6 or 8 seconds, not %d", secs)
 	}
-	person, err := loadPicture("person", req.Person)
+	pics, release, err := p.loadPictures(ctx, req.Person, req.Garment)
 	if err != nil {
-		return nil, p.invalid("%v", err)
+		return nil, err
 	}
-	garment, err := loadPicture("garment", req.Garment)
-	if err != nil {
-		return nil, p.invalid("%v", err)
-	}
+	defer release()
+	person, garment := pics[0], pics[1]
 	sc := parseScenario(req.Prompt)
 	seed := sha256.Sum256([]byte(sc.prompt))
 	w, h := videoSize(req.Width, req.Height)

@@ -47,17 +47,13 @@ func (sc *scene) dress(m *image.Paletted, r image.Rectangle) {
 	}
 }
 
-// loadOutfit decodes a try-on task's garment photos.
-func loadOutfit(garments []tryon.Garment) ([]worn, error) {
+// outfitOf pairs a try-on task's garments with their decoded photos.
+func outfitOf(garments []tryon.Garment, pics []picture) []worn {
 	out := make([]worn, 0, len(garments))
-	for _, g := range garments {
-		pic, err := loadPicture("garment", g.Image)
-		if err != nil {
-			return nil, err
-		}
-		if pic != nil {
-			out = append(out, worn{pic: pic, category: g.Category})
+	for i, g := range garments {
+		if pics[i] != nil {
+			out = append(out, worn{pic: pics[i], category: g.Category})
 		}
 	}
-	return out, nil
+	return out
 }

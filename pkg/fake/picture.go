@@ -1,20 +1,15 @@
 package fake
 
 import (
-	"bytes"
-	"fmt"
+	"context"
+	"errors"
 	"image"
 	"image/color"
-	_ "image/jpeg" // person and garment photos are mostly JPEG
-	_ "image/png"
 
+	"github.com/tryonhq/tryon/pkg/inputimage"
 	"github.com/tryonhq/tryon/pkg/media"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
-
-// maxInputPixels refuses decompression bombs: a few kilobytes of PNG can
-// declare a picture that would take gigabytes to decode.
-const maxInputPixels = 50_000_000
 
 // grid is a picture in palette indices, idxClear where it is transparent.
 type grid struct {
@@ -31,28 +26,45 @@ type picture interface {
 	grid(w, h, k int) grid
 }
 
-// loadPicture decodes an input image. WebP cannot be decoded with the
-// standard library, so a WebP input becomes a placeholder of its size.
-func loadPicture(role string, img *tryon.Image) (picture, error) {
-	if img == nil {
-		return nil, nil
+// loadPictures decodes the person and garment images within the process's
+// decode budget (inputimage.DecodeAll), which the pictures hold until
+// release is called. Both are reserved at once: holding one while waiting
+// for the other could leave every caller waiting. Inputs that came through
+// POST /generate are already normalised, small PNGs and JPEGs; the budget
+// still bounds what a direct caller could send. WebP inputs are not
+// decoded: a WebP input becomes a placeholder of its size.
+func (p *Provider) loadPictures(ctx context.Context, images ...*tryon.Image) (pics []picture, release func(), err error) {
+	pics, raw := make([]picture, len(images)), make([][]byte, len(images))
+	for i, img := range images {
+		if img == nil {
+			continue
+		}
+		if info, ok := media.Sniff(img.Bytes); ok && info.ContentType == media.WebP {
+			pics[i] = placeholder{info.Width, info.Height}
+			continue
+		}
+		raw[i] = img.Bytes
+		if raw[i] == nil {
+			raw[i] = []byte{}
+		}
 	}
-	info, ok := media.Sniff(img.Bytes)
-	if ok && info.ContentType == media.WebP {
-		return placeholder{info.Width, info.Height}, nil
-	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(img.Bytes))
+	ds, failed, err := inputimage.DecodeAll(ctx, raw...)
 	if err != nil {
-		return nil, fmt.Errorf("decode the %s image: %w", role, err)
+		if te := (*tryon.Error)(nil); errors.As(err, &te) && te.Code != tryon.CodeInvalidRequest {
+			return nil, nil, p.timeout(err)
+		}
+		return nil, nil, p.invalid("input image %d %v", failed+1, err)
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width*cfg.Height > maxInputPixels {
-		return nil, fmt.Errorf("the %s image is %d×%d pixels, more than the fake provider decodes", role, cfg.Width, cfg.Height)
+	for i, d := range ds {
+		if d != nil {
+			pics[i] = decoded{d.Image}
+		}
 	}
-	m, _, err := image.Decode(bytes.NewReader(img.Bytes))
-	if err != nil {
-		return nil, fmt.Errorf("decode the %s image: %w", role, err)
-	}
-	return decoded{m}, nil
+	return pics, func() {
+		for _, d := range ds {
+			d.Release()
+		}
+	}, nil
 }
 
 // decoded is a PNG or JPEG input.

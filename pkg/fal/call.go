@@ -14,7 +14,7 @@ import (
 const maxErrorBody = 64 << 10
 
 // call makes one POST to {base}/{endpoint}. retry reports whether the failure
-// is one a repeat may cure (a 429 or 5xx that fal did not mark otherwise).
+// is one a repeat may cure: what fal's retry headers say, else a 429 or 5xx.
 func (p *Provider) call(ctx context.Context, endpoint string, body []byte) (ans *answer, retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.baseURL+"/"+endpoint, bytes.NewReader(body))
 	if err != nil {
@@ -37,7 +37,10 @@ func (p *Provider) call(ctx context.Context, endpoint string, body []byte) (ans 
 			return nil, false, classifyTransport(ctx, rerr)
 		}
 		perr := classifyStatus(resp.StatusCode, resp.Header, data)
-		retry = (perr.Kind == tryon.FailRateLimited || perr.Kind == tryon.FailUnavailable) && retryHinted(resp.Header)
+		retry = perr.Kind == tryon.FailRateLimited || perr.Kind == tryon.FailUnavailable
+		if hint, known := retryHint(resp.Header); known {
+			retry = hint
+		}
 		return nil, retry, perr
 	}
 

@@ -37,6 +37,9 @@
 //   - Typed model errors (detail list of loc/msg/type/url/ctx, the optional
 //     X-Fal-Retryable header): https://docs.fal.ai/errors and
 //     https://fal.ai/docs/model-apis/errors
+//   - X-Fal-Needs-Retry ("1" retry, "0" do not, whatever the status says;
+//     fal's 429 concurrency limit carries "1"): fal's serverless
+//     "Retries and error handling" page
 //   - Request-level errors ({"detail": string, "error_type"}, X-Fal-Error-Type,
 //     503/504 for runner and timeout failures): https://fal.ai/docs/documentation/model-apis/request-errors
 //   - Synchronous calls are never retried by fal and 5xx answers are not billed:
@@ -50,9 +53,12 @@
 //     at fal.ai/dashboard/billing."} and "... Reason: Admin lock ..."
 //     (github.com/fal-ai/fal/issues/1147, /1112, /1168).
 //
-// Not confirmed from fal's own pages, so not relied on: the "resolution" field
-// of the Pro endpoints (1K/2K/4K, seen only on third-party pages; we leave fal's
-// 1K default, which also keeps the price at the standard rate), the exact body
-// of a 429, and whether the text-to-image endpoints accept "auto" as an aspect
+// Nano Banana Pro's "resolution" (1K, 2K, 4K; fal's default 1K) is sent as
+// the smallest tier that covers the requested size, the rule the Gemini
+// provider applies to imageSize (gemini.SnapImage), so the two providers
+// render the same sizes (and 4K costs what Google charges for 4K).
+//
+// Not confirmed from fal's own pages, so not relied on: the exact body of a
+// 429, and whether the text-to-image endpoints accept "auto" as an aspect
 // ratio (we never send it).
 package fal

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -142,7 +143,7 @@ func classifyStatus(status int, header http.Header, body []byte) *tryon.Provider
 		e.Kind, e.Message = tryon.FailQuota, msgQuota
 	case status == http.StatusTooManyRequests:
 		e.Kind, e.Message = tryon.FailRateLimited, msgRateLimited
-		e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), time.Now())
+		e.RetryAfter = retry.ParseRetryAfter(header.Get("Retry-After"), time.Now())
 	case status >= 500:
 		e.Kind, e.Message = tryon.FailUnavailable, msgUnavailable
 	case pe.blocked:
@@ -164,30 +165,23 @@ func mentionsBalance(detail string) bool {
 	return strings.Contains(d, "balance") || strings.Contains(d, "top_up")
 }
 
-// retryHinted reports whether fal marked the failure as not worth retrying
-// with X-Fal-Retryable: false; without the header the status decides.
-func retryHinted(header http.Header) bool {
-	v := strings.TrimSpace(strings.ToLower(header.Get("X-Fal-Retryable")))
-	return v != "false" && v != "0"
-}
-
-// parseRetryAfter reads a Retry-After header in seconds or as an HTTP date; 0
-// means none or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil {
-		if secs <= 0 {
-			return 0
+// retryHint reads fal's own word on retrying the same request:
+// X-Fal-Needs-Retry ("1"/"true" forces a retry, "0"/"false" forbids one;
+// fal documents it as overriding the status), then X-Fal-Retryable
+// ("false" forbids). known is false when fal said nothing, and the status
+// decides.
+func retryHint(header http.Header) (retry, known bool) {
+	for _, name := range []string{"X-Fal-Needs-Retry", "X-Fal-Retryable"} {
+		switch strings.TrimSpace(strings.ToLower(header.Get(name))) {
+		case "1", "true":
+			if name == "X-Fal-Needs-Retry" {
+				return true, true
+			}
+		case "0", "false":
+			return false, true
 		}
-		return time.Duration(secs) * time.Second
 	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
+	return false, false
 }
 
 // classifyTransport turns an error from sending the request or reading the

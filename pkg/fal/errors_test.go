@@ -72,31 +72,31 @@ func TestTruncateKeepsValidUTF8(t *testing.T) {
 }
 
 func TestRetryHint(t *testing.T) {
-	for v, want := range map[string]bool{"": true, "true": true, "false": false, "FALSE": false, "0": false} {
-		h := http.Header{}
-		if v != "" {
-			h.Set("X-Fal-Retryable", v)
-		}
-		if got := retryHinted(h); got != want {
-			t.Errorf("X-Fal-Retryable %q: retry = %v, want %v", v, got, want)
-		}
-	}
-}
-
-func TestParseRetryAfter(t *testing.T) {
-	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	for v, want := range map[string]time.Duration{
-		"":                              0,
-		"5":                             5 * time.Second,
-		" 30 ":                          30 * time.Second,
-		"0":                             0,
-		"-3":                            0,
-		"soon":                          0,
-		"Sun, 01 Mar 2026 12:00:10 GMT": 10 * time.Second,
-		"Sun, 01 Mar 2026 11:59:00 GMT": 0,
+	for _, tc := range []struct {
+		needsRetry, retryable string
+		retry, known          bool
+	}{
+		{"", "", false, false},
+		{"", "true", false, false},
+		{"", "false", false, true},
+		{"", "FALSE", false, true},
+		{"", "0", false, true},
+		{"1", "", true, true},
+		{"true", "", true, true},
+		{"0", "", false, true},
+		{"false", "true", false, true},
+		{"1", "false", true, true}, // X-Fal-Needs-Retry wins
 	} {
-		if got := parseRetryAfter(v, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v, want %v", v, got, want)
+		h := http.Header{}
+		if tc.needsRetry != "" {
+			h.Set("X-Fal-Needs-Retry", tc.needsRetry)
+		}
+		if tc.retryable != "" {
+			h.Set("X-Fal-Retryable", tc.retryable)
+		}
+		if retry, known := retryHint(h); retry != tc.retry || known != tc.known {
+			t.Errorf("X-Fal-Needs-Retry %q, X-Fal-Retryable %q: got %v, %v; want %v, %v",
+				tc.needsRetry, tc.retryable, retry, known, tc.retry, tc.known)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -64,7 +65,7 @@ type Provider struct {
 	fetcher   tryon.Fetcher
 	maxOutput int64
 	log       *slog.Logger
-	retry     retryPolicy
+	retry     retry.Policy
 }
 
 var _ tryon.Provider = (*Provider)(nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/png"
@@ -20,12 +21,13 @@ import (
 
 	"github.com/tryonhq/tryon/pkg/fal/falfake"
 	"github.com/tryonhq/tryon/pkg/media"
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
 // fastRetry keeps the real retry logic but drops the waits, so retry tests
 // run in milliseconds without depending on timing.
-var fastRetry = retryPolicy{maxAttempts: 3, base: time.Millisecond, max: 2 * time.Millisecond}
+var fastRetry = retry.Policy{Waits: []time.Duration{time.Millisecond, 2 * time.Millisecond}, MaxRetryAfter: 20 * time.Second}
 
 // syncBuffer is a log sink safe to read while the provider may still write.
 type syncBuffer struct {
@@ -111,13 +113,16 @@ func TestGenerateTextToImage(t *testing.T) {
 		endpoint     string
 		width, heigh int
 		wantRatio    string
+		wantRes      any // the resolution sent: nil for none
 		wantW, wantH int
 	}{
-		{tryon.ServiceBanana, "fal-ai/nano-banana", 1024, 1024, "1:1", 1024, 1024},
-		{tryon.ServiceBanana, "fal-ai/nano-banana", 1920, 1080, "16:9", 1344, 768},
-		{tryon.ServiceBananaPro, "fal-ai/nano-banana-pro", 1080, 1920, "9:16", 768, 1376},
+		{tryon.ServiceBanana, "fal-ai/nano-banana", 1024, 1024, "1:1", nil, 1024, 1024},
+		{tryon.ServiceBanana, "fal-ai/nano-banana", 1920, 1080, "16:9", nil, 1344, 768},
+		// Nano Banana Pro gets the smallest tier that covers the request.
+		{tryon.ServiceBananaPro, "fal-ai/nano-banana-pro", 720, 1280, "9:16", "1K", 768, 1376},
+		{tryon.ServiceBananaPro, "fal-ai/nano-banana-pro", 1080, 1920, "9:16", "2K", 1536, 2752},
 	} {
-		t.Run(string(tc.service)+"/"+tc.wantRatio, func(t *testing.T) {
+		t.Run(string(tc.service)+"/"+tc.wantRatio+"/"+fmt.Sprint(tc.wantRes), func(t *testing.T) {
 			env := newTestEnv(t)
 			res, err := env.p.Generate(context.Background(), tryon.ProviderRequest{
 				Service: tc.service, Prompt: "a red summer dress on a hanger", Width: tc.width, Height: tc.heigh,
@@ -136,7 +141,7 @@ func TestGenerateTextToImage(t *testing.T) {
 			body := sentBody(t, env.fake)
 			want := map[string]any{
 				"prompt": "a red summer dress on a hanger", "num_images": float64(1),
-				"output_format": "png", "aspect_ratio": tc.wantRatio,
+				"output_format": "png", "aspect_ratio": tc.wantRatio, "resolution": tc.wantRes,
 			}
 			for k, v := range want {
 				if body[k] != v {
@@ -322,7 +327,7 @@ func TestGenerateRetriesFlaky(t *testing.T) {
 
 func TestGenerateNoRetryWithoutRoomInDeadline(t *testing.T) {
 	env := newTestEnv(t)
-	env.p.retry.minAttempt = time.Hour // no deadline below leaves room for another attempt
+	env.p.retry.MinAttempt = time.Hour // no deadline below leaves room for another attempt
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
@@ -339,7 +344,7 @@ func TestGenerateRateLimitRetryAfter(t *testing.T) {
 	t.Run("Reported", func(t *testing.T) {
 		env := newTestEnv(t)
 		env.fake.RetryAfter = "7"
-		env.p.retry.maxAttempts = 1
+		env.p.retry.Waits = nil
 		_, err := env.p.Generate(context.Background(), tryon.ProviderRequest{Service: tryon.ServiceBanana, Prompt: "x [fal:429]"})
 		if perr := asProviderError(t, err); perr.RetryAfter != 7*time.Second {
 			t.Errorf("RetryAfter = %v, want 7s", perr.RetryAfter)
@@ -486,4 +491,29 @@ func TestGenerateHonoursRetryableFalse(t *testing.T) {
 	if got := calls.Load(); got != 1 {
 		t.Errorf("calls = %d, want 1: fal said a retry would not help", got)
 	}
+}
+
+// TestGenerateHonoursNeedsRetry: fal's X-Fal-Needs-Retry overrides the
+// status, both ways.
+func TestGenerateHonoursNeedsRetry(t *testing.T) {
+	t.Run("OneForcesARetry", func(t *testing.T) {
+		env := newTestEnv(t)
+		_, err := env.p.Generate(context.Background(), tryon.ProviderRequest{Service: tryon.ServiceBanana, Prompt: "a hat " + string(falfake.NeedsRetry)})
+		if err != nil {
+			t.Fatalf("Generate: %v", err)
+		}
+		if got := env.fake.TotalCalls(); got != 2 {
+			t.Errorf("calls = %d, want 2: fal asked for a retry of its 400", got)
+		}
+	})
+	t.Run("ZeroForbidsOne", func(t *testing.T) {
+		env := newTestEnv(t)
+		_, err := env.p.Generate(context.Background(), tryon.ProviderRequest{Service: tryon.ServiceBanana, Prompt: "a hat " + string(falfake.NoRetry)})
+		if perr := asProviderError(t, err); perr.Kind != tryon.FailUnavailable {
+			t.Errorf("Kind = %q, want unavailable", perr.Kind)
+		}
+		if got := env.fake.TotalCalls(); got != 1 {
+			t.Errorf("calls = %d, want 1: fal said not to retry its 503", got)
+		}
+	})
 }

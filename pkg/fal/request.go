@@ -6,6 +6,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/tryonhq/tryon/pkg/gemini"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -20,7 +21,15 @@ type input struct {
 	// AspectRatio is omitted when the tenant gave no size: the edit endpoint
 	// then follows the input images ("auto") and text-to-image makes a square.
 	AspectRatio string `json:"aspect_ratio,omitempty"`
+	// Resolution is Nano Banana Pro's size tier ("1K", "2K", "4K"; fal's
+	// default is 1K): the smallest that covers the requested size, as for
+	// Gemini. Nano Banana has one size and no such field.
+	Resolution string `json:"resolution,omitempty"`
 }
+
+// proModel is the Gemini model fal's Nano Banana Pro endpoints run, whose
+// size tiers decide Resolution.
+const proModel = "gemini-3-pro-image-preview"
 
 // defaultTryOnPrompt is sent when a try-on request carries no instruction of
 // its own, because fal rejects an empty prompt and the images alone do not say
@@ -51,6 +60,9 @@ func (p *Provider) buildCall(req tryon.ProviderRequest) (endpoint string, body [
 	if req.OutputFormat != "" {
 		// fal encodes PNG, JPEG and WebP itself: the one way to get WebP.
 		in.OutputFormat = string(req.OutputFormat)
+	}
+	if req.Service == tryon.ServiceBananaPro && req.Width > 0 && req.Height > 0 {
+		_, in.Resolution = gemini.SnapImage(proModel, req.Width, req.Height)
 	}
 	endpoint = edit
 	if req.Person != nil {

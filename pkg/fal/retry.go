@@ -2,54 +2,20 @@ package fal
 
 import (
 	"context"
-	"math/rand/v2"
+	"errors"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// retryPolicy says how often and how patiently a call is retried.
-type retryPolicy struct {
-	maxAttempts int           // attempts in all, the first included
-	base        time.Duration // wait before the second attempt; doubles after
-	max         time.Duration // longest wait between attempts
-	// minAttempt is the time an attempt needs to be worth making: Nano Banana
-	// takes several seconds, so a retry squeezed into the last moments of the
-	// deadline would only turn a clear failure into a timeout.
-	minAttempt time.Duration
-}
-
-var defaultRetryPolicy = retryPolicy{
-	maxAttempts: 3,
-	base:        500 * time.Millisecond,
-	max:         4 * time.Second,
-	minAttempt:  5 * time.Second,
-}
-
-// backoff is the wait after the given failed attempt (1-based): exponential,
-// capped, with the upper half jittered so that many instances hitting the same
-// 503 do not come back in step.
-func (r retryPolicy) backoff(attempt int) time.Duration {
-	d := r.base
-	for i := 1; i < attempt && d < r.max; i++ {
-		d *= 2
-	}
-	d = min(d, r.max)
-	if d < 2 {
-		return d
-	}
-	half := d / 2
-	return half + rand.N(half)
-}
-
-// roomFor reports whether ctx's deadline leaves time to wait and then make a
-// worthwhile attempt. Without a deadline, maxAttempts alone bounds the retries.
-func (r retryPolicy) roomFor(ctx context.Context, wait time.Duration) bool {
-	deadline, ok := ctx.Deadline()
-	if !ok {
-		return true
-	}
-	return time.Until(deadline) > wait+r.minAttempt
+// defaultRetryPolicy: three attempts in all. An attempt needs 5 s to be worth
+// making (Nano Banana takes several seconds), and a rate limit asking for
+// more than 20 s is handed back as the tenant's Retry-After.
+var defaultRetryPolicy = retry.Policy{
+	Waits:         []time.Duration{500 * time.Millisecond, time.Second},
+	MaxRetryAfter: 20 * time.Second,
+	MinAttempt:    5 * time.Second,
 }
 
 // callWithRetry makes the call, retrying only rate limits and 5xx answers.
@@ -57,24 +23,30 @@ func (r retryPolicy) roomFor(ctx context.Context, wait time.Duration) bool {
 // A transport error is not retried, because the model may have run and been
 // billed even though we lost the answer.
 func (p *Provider) callWithRetry(ctx context.Context, endpoint string, body []byte) (*answer, error) {
-	for attempt := 1; ; attempt++ {
-		ans, retry, err := p.call(ctx, endpoint, body)
-		if err == nil {
-			return ans, nil
-		}
-		perr, ok := err.(*tryon.ProviderError)
-		if !ok || !retry || attempt >= p.retry.maxAttempts {
-			return nil, err
-		}
-		wait := max(p.retry.backoff(attempt), perr.RetryAfter)
-		if !p.retry.roomFor(ctx, wait) {
-			return nil, err
-		}
-		p.log.Warn("fal call failed, retrying",
-			"endpoint", endpoint, "attempt", attempt, "kind", string(perr.Kind),
-			"status", perr.Status, "wait", wait)
-		if err := tryon.Sleep(ctx, wait); err != nil {
-			return nil, classifyTransport(ctx, err)
-		}
+	repeatable := false
+	ans, err := retry.Do(ctx, p.retry,
+		func(ctx context.Context) (*answer, error) {
+			ans, again, err := p.call(ctx, endpoint, body)
+			repeatable = again
+			return ans, err
+		},
+		func(err error) retry.Verdict {
+			var perr *tryon.ProviderError
+			if !repeatable || !errors.As(err, &perr) {
+				return retry.Verdict{}
+			}
+			return retry.Verdict{Retry: true, After: perr.RetryAfter}
+		},
+		func(err error, attempt int, wait time.Duration) {
+			var perr *tryon.ProviderError
+			errors.As(err, &perr)
+			p.log.Warn("fal call failed, retrying",
+				"endpoint", endpoint, "attempt", attempt, "kind", string(perr.Kind),
+				"status", perr.Status, "wait", wait)
+		})
+	if err != nil && ctx.Err() != nil {
+		// The budget ran out, in an attempt or in a wait: a timeout.
+		return nil, classifyTransport(ctx, err)
 	}
+	return ans, err
 }

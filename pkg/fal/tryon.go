@@ -3,6 +3,7 @@ package fal
 import (
 	"encoding/json"
 
+	"github.com/tryonhq/tryon/pkg/gemini"
 	"github.com/tryonhq/tryon/pkg/tryon"
 	"github.com/tryonhq/tryon/pkg/tryonprompt"
 )
@@ -27,6 +28,9 @@ func (p *Provider) buildTryon(edit string, req tryon.ProviderRequest) (string, [
 	}, Seed: req.Seed}
 	if req.OutputFormat != "" {
 		in.OutputFormat = string(req.OutputFormat)
+	}
+	if req.Service == tryon.ServiceBananaPro && req.Width > 0 && req.Height > 0 {
+		_, in.Resolution = gemini.SnapImage(proModel, req.Width, req.Height)
 	}
 	images := []*tryon.Image{req.Person}
 	for _, g := range req.Garments {

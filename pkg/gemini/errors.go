@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -27,15 +28,40 @@ type rpcStatus struct {
 	} `json:"error"`
 }
 
-// rpcDetail is one entry of google.rpc.Status.details: ErrorInfo (reason),
-// QuotaFailure (violations) or RetryInfo (retryDelay).
+// rpcDetail is one entry of google.rpc.Status.details: ErrorInfo (reason,
+// metadata), QuotaFailure (violations) or RetryInfo (retryDelay).
 type rpcDetail struct {
-	Type       string `json:"@type"`
-	Reason     string `json:"reason"`
-	RetryDelay string `json:"retryDelay"`
+	Type       string            `json:"@type"`
+	Reason     string            `json:"reason"`
+	Metadata   map[string]string `json:"metadata"`
+	RetryDelay string            `json:"retryDelay"`
 	Violations []struct {
-		QuotaID string `json:"quotaId"`
+		QuotaID     string `json:"quotaId"`
+		QuotaMetric string `json:"quotaMetric"`
 	} `json:"violations"`
+}
+
+// perDay reports whether the detail names a daily quota: in a QuotaFailure
+// violation's quotaId or quotaMetric, or in ErrorInfo's metadata (quota_id,
+// quota_limit, quota_metric), the only place some 429s name it. A daily
+// quota stays spent until the day resets, so it is not a rate limit to
+// wait out.
+func (d rpcDetail) perDay() bool {
+	daily := func(s string) bool {
+		s = strings.ToLower(s)
+		return strings.Contains(s, "perday") || strings.Contains(s, "per_day") || strings.Contains(s, "per-day")
+	}
+	for _, v := range d.Violations {
+		if daily(v.QuotaID) || daily(v.QuotaMetric) {
+			return true
+		}
+	}
+	for _, k := range []string{"quota_id", "quotaId", "quota_limit", "quota_metric"} {
+		if daily(d.Metadata[k]) {
+			return true
+		}
+	}
+	return false
 }
 
 // decodeStatus reads an error body. Google sometimes wraps it in a one-element
@@ -77,11 +103,7 @@ func classifyHTTP(status int, header http.Header, body []byte) *tryon.ProviderEr
 					retryDelay = dur
 				}
 			}
-			for _, v := range d.Violations {
-				if strings.Contains(v.QuotaID, "PerDay") {
-					perDay = true
-				}
-			}
+			perDay = perDay || d.perDay()
 		}
 		pe.Detail = joinNonEmpty(": ", canonical, reason, st.Error.Message)
 	} else {
@@ -97,7 +119,7 @@ func classifyHTTP(status int, header http.Header, body []byte) *tryon.ProviderEr
 		pe.Kind, pe.Message = tryon.FailRateLimited, "the provider is rate limiting requests; try again later"
 		pe.RetryAfter = retryDelay
 		if pe.RetryAfter == 0 {
-			pe.RetryAfter = retryAfterHeader(header)
+			pe.RetryAfter = retry.ParseRetryAfter(header.Get("Retry-After"), time.Now())
 		}
 	case reason == "API_KEY_INVALID" || canonical == "PERMISSION_DENIED" || canonical == "UNAUTHENTICATED" ||
 		status == http.StatusUnauthorized || status == http.StatusForbidden:
@@ -111,16 +133,6 @@ func classifyHTTP(status int, header http.Header, body []byte) *tryon.ProviderEr
 		pe.Detail = joinNonEmpty(": ", "unexpected HTTP status "+strconv.Itoa(status), pe.Detail)
 	}
 	return pe
-}
-
-// retryAfterHeader reads a Retry-After header in seconds, the fallback when
-// a 429 body carries no RetryInfo.
-func retryAfterHeader(h http.Header) time.Duration {
-	secs, err := strconv.Atoi(strings.TrimSpace(h.Get("Retry-After")))
-	if err != nil || secs <= 0 {
-		return 0
-	}
-	return time.Duration(secs) * time.Second
 }
 
 // transportFailure classifies an error from sending a request or reading

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -77,7 +78,7 @@ type Provider struct {
 	maxVideo     int64
 	pollInterval time.Duration
 	log          *slog.Logger
-	retry        retryPolicy
+	retry        retry.Policy
 }
 
 var (

@@ -57,7 +57,7 @@ func newProvider(t *testing.T, f *geminifake.Server, edit ...func(*Config)) (*Pr
 	}
 	p := New(cfg)
 	// Backoff without a RetryAfter is real time; keep it short in tests.
-	p.retry.baseDelay = 5 * time.Millisecond
+	p.retry.Waits = []time.Duration{5 * time.Millisecond, 10 * time.Millisecond}
 	return p, logs
 }
 

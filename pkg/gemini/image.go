@@ -59,7 +59,8 @@ type generateResponse struct {
 		FinishMessage string `json:"finishMessage"`
 	} `json:"candidates"`
 	PromptFeedback *struct {
-		BlockReason string `json:"blockReason"`
+		BlockReason        string `json:"blockReason"`
+		BlockReasonMessage string `json:"blockReasonMessage"`
 	} `json:"promptFeedback"`
 	ModelVersion string `json:"modelVersion"`
 	ResponseID   string `json:"responseId"`
@@ -123,7 +124,7 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 		return nil, badResponse("encode request: %v", err)
 	}
 	path := "/v1beta/models/" + url.PathEscape(model) + ":generateContent"
-	return retry(ctx, p, minImageAttempt, func(ctx context.Context) (*tryon.Result, error) {
+	return withRetry(ctx, p, minImageAttempt, func(ctx context.Context) (*tryon.Result, error) {
 		r, err := p.send(ctx, http.MethodPost, path, body)
 		if err != nil {
 			return nil, err
@@ -147,8 +148,16 @@ func parseImageResponse(body []byte) (*tryon.Result, *tryon.ProviderError) {
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return nil, badResponse("decode generateContent answer: %v", err)
 	}
-	if resp.PromptFeedback != nil && resp.PromptFeedback.BlockReason != "" {
-		return nil, blocked("prompt", resp.PromptFeedback.BlockReason)
+	// A blocked prompt has no candidates and a blockReason, or (as some
+	// answers carry it) only a blockReasonMessage.
+	if fb := resp.PromptFeedback; fb != nil && (fb.BlockReason != "" || (fb.BlockReasonMessage != "" && len(resp.Candidates) == 0)) {
+		reason := fb.BlockReason
+		if reason == "" {
+			reason = "policy"
+		}
+		pe := blocked("prompt", reason)
+		pe.Detail = joinNonEmpty(": ", pe.Detail, truncate(fb.BlockReasonMessage, 300))
+		return nil, pe
 	}
 	if len(resp.Candidates) == 0 {
 		return nil, badResponse("answer has no candidates and no block reason")

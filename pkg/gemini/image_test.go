@@ -192,6 +192,11 @@ func TestGenerateImageFailures(t *testing.T) {
 		{"BlockReasonIsContentBlocked", geminifake.TokenBlock, tryon.FailContentBlocked, 1, "PROHIBITED_CONTENT", false},
 		{"ImageSafetyIsContentBlocked", geminifake.TokenImageSafety, tryon.FailContentBlocked, 1, "IMAGE_SAFETY", false},
 		{"DailyQuotaIsQuota", geminifake.Token429Daily, tryon.FailQuota, 1, "quota", true},
+		// A daily quota named only in ErrorInfo.metadata is spent until the
+		// day resets: not a rate limit to retry.
+		{"DailyQuotaInErrorInfoIsQuota", geminifake.Token429DailyInfo, tryon.FailQuota, 1, "quota", true},
+		// No candidates and only a blockReasonMessage: a block, not nonsense.
+		{"BlockReasonMessageIsContentBlocked", geminifake.TokenBlockMessage, tryon.FailContentBlocked, 1, "may violate our policies", false},
 		{"UnknownModelIsInvalidRequest", geminifake.Token404, tryon.FailInvalidRequest, 1, "not found", true},
 		{"PermissionDeniedIsAuth", geminifake.Token403, tryon.FailAuth, 1, "PERMISSION_DENIED", true},
 		{"MalformedJSONIsBadResponse", geminifake.TokenMalformed, tryon.FailBadResponse, 1, "decode", false},

@@ -3,67 +3,52 @@ package gemini
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// retryPolicy bounds the retries of transient failures.
-type retryPolicy struct {
-	maxAttempts int
-	// baseDelay is the first backoff when the upstream gave no RetryAfter;
-	// it doubles per attempt, plus up to half of it as jitter so that
-	// instances hit by the same outage do not retry in step.
-	baseDelay time.Duration
-	// maxWait is the longest wait worth making; a longer RetryAfter is
-	// handed to the caller instead, to become the tenant's Retry-After.
-	maxWait time.Duration
+// defaultRetryPolicy: three attempts in all; a wait the API asks for over
+// 20 s is handed to the caller instead, to become the tenant's Retry-After.
+var defaultRetryPolicy = retry.Policy{
+	Waits:         []time.Duration{time.Second, 2 * time.Second},
+	MaxRetryAfter: 20 * time.Second,
 }
 
-var defaultRetryPolicy = retryPolicy{maxAttempts: 3, baseDelay: time.Second, maxWait: 20 * time.Second}
-
-// Minimum time an attempt needs to have a chance; a retry that cannot get
-// this much before the deadline would only turn a clear error into a timeout.
+// Minimum time an attempt needs to have a chance (retry.Policy.MinAttempt).
 // Nano Banana answers in about 10 to 30 s; submitting a Veo job is quick.
 const (
 	minImageAttempt  = 10 * time.Second
 	minSubmitAttempt = 2 * time.Second
 )
 
-// retry runs call until it succeeds or fails for good. Only retryable kinds
-// are retried (rate limited, unavailable, and no_output once), each after
-// RetryAfter or a backoff, and only while ctx's deadline leaves room for the
+// withRetry runs call under the retry policy. Only retryable kinds are
+// retried (rate limited, unavailable, and no_output once), after the
+// API's RetryAfter or a backoff, while ctx's deadline leaves room for the
 // wait plus minAttempt; otherwise the last error is returned as it is.
-func retry[T any](ctx context.Context, p *Provider, minAttempt time.Duration, call func(context.Context) (T, error)) (T, error) {
+func withRetry[T any](ctx context.Context, p *Provider, minAttempt time.Duration, call func(context.Context) (T, error)) (T, error) {
+	policy := p.retry
+	policy.MinAttempt = minAttempt
 	noOutputRetried := false
-	for attempt := 1; ; attempt++ {
-		res, err := call(ctx)
-		var pe *tryon.ProviderError
-		if err == nil || !errors.As(err, &pe) || !pe.Retryable() || attempt >= p.retry.maxAttempts {
-			return res, err
-		}
-		if pe.Kind == tryon.FailNoOutput {
-			if noOutputRetried {
-				return res, err
+	return retry.Do(ctx, policy, call,
+		func(err error) retry.Verdict {
+			var pe *tryon.ProviderError
+			if !errors.As(err, &pe) || !pe.Retryable() {
+				return retry.Verdict{}
 			}
-			noOutputRetried = true
-		}
-		wait := pe.RetryAfter
-		if wait <= 0 {
-			base := p.retry.baseDelay << (attempt - 1)
-			wait = base + rand.N(base/2+1)
-		}
-		if wait > p.retry.maxWait {
-			return res, err
-		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait+minAttempt {
-			return res, err
-		}
-		p.log.Warn("gemini: retrying a transient failure",
-			"kind", string(pe.Kind), "attempt", attempt, "wait", wait, "detail", pe.Detail)
-		if tryon.Sleep(ctx, wait) != nil {
-			return res, err
-		}
-	}
+			if pe.Kind == tryon.FailNoOutput {
+				if noOutputRetried {
+					return retry.Verdict{}
+				}
+				noOutputRetried = true
+			}
+			return retry.Verdict{Retry: true, After: pe.RetryAfter}
+		},
+		func(err error, attempt int, wait time.Duration) {
+			var pe *tryon.ProviderError
+			errors.As(err, &pe)
+			p.log.Warn("gemini: retrying a transient failure",
+				"kind", string(pe.Kind), "attempt", attempt, "wait", wait, "detail", pe.Detail)
+		})
 }

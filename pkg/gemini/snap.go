@@ -6,7 +6,7 @@ import (
 )
 
 // imageRatio is an aspect ratio the image models accept, with the pixel size
-// Gemini 3 models render for it at the 1K tier (PROVIDERS.md §1.6). The 2K
+// Gemini 3 models render for it at the 1K tier (docs/PROVIDERS.md §1.6). The 2K
 // and 4K sizes are exact multiples, so the 1K size alone picks the tier.
 type imageRatio struct {
 	name string

@@ -5,13 +5,16 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/tryonhq/tryon/pkg/media"
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -114,7 +117,7 @@ func (p *Provider) Start(ctx context.Context, req tryon.ProviderRequest) (string
 		return "", badResponse("encode request: %v", err)
 	}
 	path := "/v1beta/models/" + url.PathEscape(model) + ":predictLongRunning"
-	name, err := retry(ctx, p, minSubmitAttempt, func(ctx context.Context) (string, error) {
+	name, err := withRetry(ctx, p, minSubmitAttempt, func(ctx context.Context) (string, error) {
 		r, err := p.send(ctx, http.MethodPost, path, body)
 		if err != nil {
 			return "", err
@@ -175,9 +178,7 @@ func (p *Provider) Poll(ctx context.Context, op string) (*tryon.Result, error) {
 		return nil, nil
 	}
 	if o.Error != nil {
-		pe := badResponse("operation failed: code %d: %s", o.Error.Code, o.Error.Message)
-		pe.Message = "the provider failed to make the video"
-		return nil, p.redactErr(pe)
+		return nil, p.operationFailure(name, o.Error.Code, o.Error.Message)
 	}
 	if o.Response == nil || o.Response.GenerateVideoResponse == nil {
 		return nil, badResponse("done operation has neither error nor generateVideoResponse")
@@ -194,8 +195,9 @@ func (p *Provider) Poll(ctx context.Context, op string) (*tryon.Result, error) {
 		return nil, pe
 	}
 	if len(vr.GeneratedSamples) == 0 || vr.GeneratedSamples[0].Video == nil {
+		// Final: the operation is done, so polling it again gives the same.
 		return nil, &tryon.ProviderError{
-			Provider: Name, Kind: tryon.FailNoOutput,
+			Provider: Name, Kind: tryon.FailNoOutput, Final: true,
 			Message: "the model answered without a video",
 			Detail:  "done operation has no generated samples",
 		}
@@ -228,13 +230,26 @@ func (p *Provider) Poll(ctx context.Context, op string) (*tryon.Result, error) {
 	return &tryon.Result{Bytes: data, ContentType: contentType, Width: width, Height: height}, nil
 }
 
+// filesDownload matches the path of a Files API download URI, as Veo names
+// its videos ("/v1beta/files/{id}:download").
+var filesDownload = regexp.MustCompile(`^/v1[a-z0-9]*/files/([A-Za-z0-9_-]+)(?::download)?$`)
+
 // download fetches a generated video, following redirects, and refuses more
-// than MaxVideoBytes. The key goes only to the API's own origin, and the URI
-// never reaches a log or an error, since it is good for two days.
+// than MaxVideoBytes. A Files API URI is rebuilt on the configured base URL,
+// as google.golang.org/genai does (only the file id is kept), so behind a
+// proxy (GEMINI_BASE_URL) the download goes through the proxy with the key,
+// and the key goes to no other origin. Any other URI is fetched as it is,
+// with the key only on the API's own origin. The URI never reaches a log or
+// an error, since it is good for two days.
 func (p *Provider) download(ctx context.Context, rawURI string) ([]byte, error) {
 	u, err := url.Parse(rawURI)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, badResponse("video uri is not an http(s) URL")
+	}
+	if m := filesDownload.FindStringSubmatch(u.Path); m != nil && p.base != nil {
+		if u, err = url.Parse(p.baseURL + "/v1beta/files/" + m[1] + ":download?alt=media"); err != nil {
+			return nil, badResponse("video uri: %v", err)
+		}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
@@ -269,9 +284,64 @@ func (p *Provider) download(ctx context.Context, rawURI string) ([]byte, error) 
 	return data, nil
 }
 
-// generateVideo is the synchronous path: Start, then Poll every
-// PollInterval until the video is ready, the operation fails, or ctx ends.
+// Operation error codes are gRPC canonical codes, not HTTP statuses
+// (docs/PROVIDERS.md §2.2).
+const (
+	rpcInvalidArgument   = 3
+	rpcResourceExhausted = 8
+	rpcUnavailable       = 14
+)
+
+// operationFailure classifies a finished operation's error. The job is over
+// whatever the code (Final: polling it again cannot help), but the code
+// says what a new job may expect: RESOURCE_EXHAUSTED is a rate limit and
+// UNAVAILABLE a passing outage, both worth a new job later (Generate starts
+// one at once when the budget allows); INVALID_ARGUMENT is a request we
+// built wrong, a configuration problem; anything else is the provider's
+// failure.
+func (p *Provider) operationFailure(name string, code int, message string) *tryon.ProviderError {
+	pe := &tryon.ProviderError{Provider: Name, Final: true,
+		Detail: fmt.Sprintf("operation failed: code %d: %s", code, truncate(message, 300))}
+	switch code {
+	case rpcResourceExhausted:
+		pe.Kind, pe.Message = tryon.FailRateLimited, "the provider is rate limiting requests; try again later"
+	case rpcUnavailable:
+		pe.Kind, pe.Message = tryon.FailUnavailable, "the provider is unavailable; try again later"
+	case rpcInvalidArgument:
+		pe.Kind, pe.Message = tryon.FailInvalidRequest, "the provider rejected the request"
+		return p.configProblem(pe, name)
+	default:
+		pe.Kind, pe.Message = tryon.FailBadResponse, "the provider failed to make the video"
+	}
+	return p.redactErr(pe)
+}
+
+// minVideoAttempt is the time a new Veo job needs to have a chance.
+const minVideoAttempt = 30 * time.Second
+
+// generateVideo is the synchronous path: a job (Start, then Poll until it
+// is done), and a new job when one ends rate limited or unavailable, while
+// the budget leaves room for it.
 func (p *Provider) generateVideo(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {
+	policy := p.retry
+	policy.MinAttempt = minVideoAttempt
+	return retry.Do(ctx, policy,
+		func(ctx context.Context) (*tryon.Result, error) { return p.runVideoJob(ctx, req) },
+		func(err error) retry.Verdict {
+			var pe *tryon.ProviderError
+			if errors.As(err, &pe) && pe.Final && (pe.Kind == tryon.FailRateLimited || pe.Kind == tryon.FailUnavailable) {
+				return retry.Verdict{Retry: true, After: pe.RetryAfter}
+			}
+			return retry.Verdict{}
+		},
+		func(err error, attempt int, wait time.Duration) {
+			p.log.Warn("gemini: the video job failed; starting a new one", "attempt", attempt, "wait", wait, "error", err)
+		})
+}
+
+// runVideoJob starts one Veo job and polls it every PollInterval until the
+// video is ready, the operation fails, or ctx ends.
+func (p *Provider) runVideoJob(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {
 	op, err := p.Start(ctx, req)
 	if err != nil {
 		return nil, err
@@ -291,7 +361,7 @@ func (p *Provider) generateVideo(ctx context.Context, req tryon.ProviderRequest)
 			return res, nil
 		case err == nil:
 			wait = p.pollInterval
-		case errors.As(err, &pe) && (pe.Kind == tryon.FailRateLimited || pe.Kind == tryon.FailUnavailable):
+		case errors.As(err, &pe) && !pe.Final && (pe.Kind == tryon.FailRateLimited || pe.Kind == tryon.FailUnavailable):
 			// A failed poll says nothing about the job; ask again later.
 			wait = max(p.pollInterval, pe.RetryAfter)
 		default:

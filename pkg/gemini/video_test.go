@@ -9,6 +9,8 @@ import (
 	"image/color"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -421,5 +423,93 @@ func TestVideoDownloadKeyStaysOnAPIOrigin(t *testing.T) {
 	}
 	if !apiSawKey.Load() {
 		t.Error("the API's download route did not receive the key")
+	}
+}
+
+// TestVideoDownloadThroughAProxyBaseURL: with GEMINI_BASE_URL pointing at a
+// proxy, Veo still names the video on Google's origin (here, the fake's
+// own). The download must go through the proxy, with the key, as the
+// official SDK rebuilds it; the other origin gets no request.
+func TestVideoDownloadThroughAProxyBaseURL(t *testing.T) {
+	f := newFake(t)
+	target, _ := url.Parse(f.URL())
+	var proxied atomic.Int32
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.Contains(r.URL.Path, "/files/") {
+			proxied.Add(1)
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	p, _ := newProvider(t, f, func(c *Config) { c.BaseURL = proxy.URL })
+
+	op := start(t, p, video("a coat", 1280, 720))
+	res, err := p.Poll(context.Background(), op)
+	if err != nil {
+		t.Fatalf("Poll: %v", err)
+	}
+	wantVideo(t, res, 1280, 720)
+	if proxied.Load() != 1 {
+		t.Errorf("downloads through the proxy = %d, want 1", proxied.Load())
+	}
+	if got := f.Count(geminifake.RouteDownload); got != 1 {
+		t.Errorf("downloads at the API = %d, want 1 (made through the proxy)", got)
+	}
+	if req, _ := f.Last(geminifake.RouteDownload); req.Header.Get("x-goog-api-key") != f.Key() || !strings.HasSuffix(req.URL, ":download?alt=media") {
+		t.Errorf("download request %s without the key", req.URL)
+	}
+}
+
+// TestVideoOperationErrorCodes maps a finished operation's gRPC code: a
+// rate limit and an outage are what a new job may expect, a bad argument is
+// ours to fix, anything else is the provider's failure. None of them is
+// worth polling again.
+func TestVideoOperationErrorCodes(t *testing.T) {
+	tests := []struct {
+		code     int
+		wantKind tryon.FailureKind
+		wantLoud bool
+	}{
+		{8, tryon.FailRateLimited, false},
+		{14, tryon.FailUnavailable, false},
+		{3, tryon.FailInvalidRequest, true},
+		{13, tryon.FailBadResponse, false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.code), func(t *testing.T) {
+			f := newFake(t)
+			p, logs := newProvider(t, f)
+			op := start(t, p, video("a coat "+geminifake.TokenVeoErrorWith(tt.code), 1280, 720))
+			res, err := p.Poll(context.Background(), op)
+			if res != nil {
+				t.Fatal("got a video")
+			}
+			pe := wantKind(t, err, tt.wantKind)
+			if !pe.Final || pe.Retryable() {
+				t.Errorf("Final = %v, Retryable = %v: a finished operation must not be polled again", pe.Final, pe.Retryable())
+			}
+			if !strings.Contains(pe.Detail, fmt.Sprintf("code %d", tt.code)) {
+				t.Errorf("Detail %q does not name the code", pe.Detail)
+			}
+			if loud := strings.Contains(logs.String(), "level=ERROR"); loud != tt.wantLoud {
+				t.Errorf("logged at error level = %v, want %v", loud, tt.wantLoud)
+			}
+		})
+	}
+}
+
+// TestVideoGenerateStartsANewJobAfterAnOutage: the synchronous path answers
+// a job that ended UNAVAILABLE with a new job, within the retry policy.
+func TestVideoGenerateStartsANewJobAfterAnOutage(t *testing.T) {
+	f := newFake(t)
+	p, _ := newProvider(t, f)
+	_, err := p.Generate(context.Background(), video("a coat "+geminifake.TokenVeoErrorWith(14), 1280, 720))
+	wantKind(t, err, tryon.FailUnavailable)
+	if got, want := f.Count(geminifake.RoutePredictLongRunning), p.retry.Attempts(); got != want {
+		t.Errorf("jobs started = %d, want %d", got, want)
+	}
+	if got := f.Count(geminifake.RouteOperation); got != p.retry.Attempts() {
+		t.Errorf("polls = %d, want one per job: a finished operation is not polled again", got)
 	}
 }

@@ -3,7 +3,7 @@ package generation
 import "time"
 
 // Budget is the time a request may spend, computed once at its start
-// (DESIGN.md, "The time budget").
+// (docs/DESIGN.md, "The time budget").
 type Budget struct {
 	Start time.Time
 	// Kill is when the platform stops the function: start + maxDuration, or

@@ -23,7 +23,8 @@ func TestFalGeneratesThroughItsWireFormat(t *testing.T) {
 		t.Fatalf("got %d %s", r.Status, r.Body)
 	}
 	last := fake.LastRequest()
-	if last.Endpoint != "fal-ai/nano-banana-pro/edit" || last.Authorization != "Key "+falfake.DefaultKey || !strings.Contains(string(last.Body), "data:image/png;base64,") {
+	// Opaque inputs reach the provider normalised, as JPEG.
+	if last.Endpoint != "fal-ai/nano-banana-pro/edit" || last.Authorization != "Key "+falfake.DefaultKey || !strings.Contains(string(last.Body), "data:image/jpeg;base64,") {
 		t.Fatalf("fal saw %+v", last.Endpoint)
 	}
 	if fake.FileRequests() != 1 {

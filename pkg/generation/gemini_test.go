@@ -22,14 +22,20 @@ import (
 // speaks the real wire format.
 func geminiEnv(t *testing.T, settings map[string]string) (*apptest.Env, *geminifake.Server) {
 	t.Helper()
+	return geminiEnvWith(t, apptest.Options{Settings: settings})
+}
+
+func geminiEnvWith(t *testing.T, opts apptest.Options) (*apptest.Env, *geminifake.Server) {
+	t.Helper()
 	fake := geminifake.New()
 	t.Cleanup(fake.Close)
 	s := map[string]string{"PROVIDER_BANANA": "gemini", "PROVIDER_BANANA_PRO": "gemini", "PROVIDER_VEO3": "gemini",
 		"GEMINI_API_KEY": geminifake.DefaultKey, "GEMINI_BASE_URL": fake.URL()}
-	for k, v := range settings {
+	for k, v := range opts.Settings {
 		s[k] = v
 	}
-	return apptest.New(t, apptest.Options{Settings: s}), fake
+	opts.Settings = s
+	return apptest.New(t, opts), fake
 }
 
 func pngDataURL(t *testing.T, w, h int, c color.Color) string {
@@ -159,7 +165,8 @@ func TestGeminiFailuresAreRecordedAndNotBilled(t *testing.T) {
 
 func TestSlowProviderTimesOutWithinTheBudget(t *testing.T) {
 	// A 6s function with a 1s margin: the provider gets 5s.
-	env, _ := geminiEnv(t, map[string]string{"FUNCTION_MAX_DURATION": "6s", "BUDGET_MARGIN": "1s"})
+	env, _ := geminiEnvWith(t, apptest.Options{Settings: map[string]string{"BUDGET_MARGIN": "1s"},
+		MaxDurations: map[string]time.Duration{"generate": 6 * time.Second}})
 	shop := env.Tenant(apptest.TenantOptions{})
 	start := time.Now()
 	r := env.Generate(shop.LiveKey, map[string]any{"prompt": "a scarf " + geminifake.TokenHang})

@@ -46,7 +46,7 @@ type Spec struct {
 	OutputQuality int
 }
 
-// Limits of POST /generate (API.md).
+// Limits of POST /generate (docs/API.md).
 const (
 	MaxPromptChars   = 4000
 	MinSide, MaxSide = 64, 4096

@@ -94,26 +94,11 @@ func TestFailedDeliveriesAreRetriedByTheSweep(t *testing.T) {
 	rc := &receiver{failFirst: 2}
 	withWebhook(t, env, shop.Client.ID, rc)
 	g := env.Generate(shop.TestKey, map[string]any{"prompt": "a hat"}).Generation(t)
-	ctx := context.Background()
-	deliveries := func() postgres.DeliveryState {
-		t.Helper()
-		ds, err := env.Store.ListDeliveries(ctx, uuid.MustParse(g.ID))
-		if err != nil || len(ds) != 1 {
-			t.Fatalf("deliveries: %v %+v", err, ds)
-		}
-		return ds[0]
-	}
+	deliveries := func() postgres.DeliveryState { return onlyDelivery(t, env, g.ID) }
 	if d := deliveries(); d.Status != "pending" || d.Attempts != 1 || *d.LastStatus != 500 {
 		t.Fatalf("after the first attempt: %+v", d)
 	}
-	sweep := func() {
-		t.Helper()
-		// The backoff has passed: the delivery is due.
-		_, _ = env.Store.Pool().Exec(ctx, `UPDATE webhook_deliveries SET next_attempt_at = now()`)
-		if r := env.Do(http.MethodGet, "/api/cron", "", nil, "Authorization", "Bearer test-cron-secret"); r.Status != 200 {
-			t.Fatalf("cron: %d %s", r.Status, r.Body)
-		}
-	}
+	sweep := func() { sweepDue(t, env) } // the backoff has passed: the delivery is due
 	sweep()
 	if d := deliveries(); d.Status != "pending" || d.Attempts != 2 {
 		t.Fatalf("after the second attempt: %+v", d)
@@ -137,7 +122,7 @@ func TestWebhookURLsAreGuarded(t *testing.T) {
 	withWebhook(t, env, shop.Client.ID, rc) // a loopback URL, refused at delivery
 	g := env.Generate(shop.TestKey, map[string]any{"prompt": "a hat"}).Generation(t)
 	ds, _ := env.Store.ListDeliveries(context.Background(), uuid.MustParse(g.ID))
-	if rc.calls != 0 || len(ds) != 1 || ds[0].Status != "pending" || ds[0].LastError == nil {
-		t.Fatalf("a private webhook URL was called (%d) or not recorded: %+v", rc.calls, ds)
+	if rc.calls != 0 || len(ds) != 1 || ds[0].Status != "failed" || ds[0].Attempts != 1 || ds[0].LastError == nil {
+		t.Fatalf("a private webhook URL was called (%d), or the refusal not recorded as final: %+v", rc.calls, ds)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // Notifier delivers generation.succeeded and generation.failed webhooks.
 // Deliveries are queued by the transaction that finalises a generation;
 // whichever request finalised it sends it at once, and the cron sweep
-// retries failures with backoff, up to webhook.MaxAttempts.
+// retries failures as webhook.NextAttempt says, up to webhook.MaxAttempts.
 type Notifier struct {
 	Store  DeliveryStore
 	Sender *webhook.Sender
@@ -26,13 +26,21 @@ type Notifier struct {
 	Lease time.Duration
 }
 
-// Deliver sends the deliveries with the given ids (queued by this request)
-// and records each outcome. baseURL makes output URLs absolute in the
-// payloads.
+// InlineDeliveryTimeout bounds the attempt a request makes before it
+// answers, whatever WEBHOOK_TIMEOUT allows the sweep: a slow receiver must
+// not hold up the tenant's answer, and the sweep retries what did not get
+// through in time.
+const InlineDeliveryTimeout = 2 * time.Second
+
+// Deliver sends the deliveries with the given ids (queued by this request),
+// within InlineDeliveryTimeout, and records each outcome. baseURL makes
+// output URLs absolute in the payloads.
 func (n *Notifier) Deliver(ctx context.Context, ids []uuid.UUID, baseURL string) {
 	if n == nil || len(ids) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(ctx, InlineDeliveryTimeout)
+	defer cancel()
 	n.deliver(ctx, ids, len(ids), baseURL)
 }
 
@@ -79,8 +87,8 @@ func (n *Notifier) send(ctx context.Context, d tryon.Delivery, baseURL string) b
 	errMsg := ""
 	if sendErr != nil {
 		errMsg = sendErr.Error()
-		if attempt < webhook.MaxAttempts && status != 410 {
-			retryAt = time.Now().Add(webhook.Backoff(attempt))
+		if wait, again := webhook.NextAttempt(attempt, sendErr); again {
+			retryAt = time.Now().Add(wait)
 		}
 		n.Log.Warn("webhook delivery failed", "delivery", d.ID, "generation", g.ID, "client_id", g.ClientID,
 			"attempt", attempt, "status", status, "error", errMsg, "final", retryAt.IsZero())

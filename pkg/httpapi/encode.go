@@ -11,7 +11,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/wire"
 )
 
-// successBody and errorBody are the response envelope (API.md, "Conventions").
+// successBody and errorBody are the response envelope (docs/API.md, "Conventions").
 type successBody struct {
 	Success   bool   `json:"success"`
 	Data      any    `json:"data"`

@@ -7,7 +7,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// statusOf is the one mapping from error codes to HTTP statuses (API.md,
+// statusOf is the one mapping from error codes to HTTP statuses (docs/API.md,
 // "Errors").
 var statusOf = map[tryon.Code]int{
 	tryon.CodeInvalidRequest:        http.StatusBadRequest,

@@ -57,7 +57,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, clientID u
 	s.writeData(w, r, http.StatusOK, clientMetricsOf(snap, base))
 }
 
-// The JSON of GET /metrics (API.md). A tenant's metrics and the platform
+// The JSON of GET /metrics (docs/API.md). A tenant's metrics and the platform
 // view share the window, the totals, by_service, series and recent; a
 // tenant's add its credits and limits, the platform's every tenant.
 

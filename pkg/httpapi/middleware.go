@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/tryonhq/tryon/pkg/clienttoken"
+	"github.com/tryonhq/tryon/pkg/telemetry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// CORS lists (API.md, "Limits and headers"). Request headers are named one
+// CORS lists (docs/API.md, "Limits and headers"). Request headers are named one
 // by one: a "*" would not cover Authorization.
 const (
 	corsAllowHeaders  = "x-client-key, authorization, content-type, idempotency-key, prefer"
@@ -201,6 +202,8 @@ func (s *Server) logRequest(r *http.Request, st *requestState) {
 		level = slog.LevelError
 	}
 	s.log.Log(r.Context(), level, "request", attrs...)
+	telemetry.Describe(r.Context(), telemetry.Request{Route: st.route.Path, Function: st.route.Function,
+		Status: st.status, Principal: st.principal, Err: st.cause})
 }
 
 // headWriter writes the headers every response carries (request id, rate

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // Access says who may call a route.
@@ -19,8 +20,9 @@ const (
 
 // Route is one public endpoint and the Vercel function that serves it. The
 // table below is the one place routes are declared: the local server mounts
-// it, the functions in api/ serve from it, and a test checks that
-// vercel.json's functions and rewrites agree with it.
+// it, the functions in api/ serve from it, every time budget is read from
+// it, and vercel.json is generated from it (`tryon vercel-json -w`; a test
+// fails when the file differs).
 type Route struct {
 	// Function is the api/ file (without .go) that serves the route on
 	// Vercel, and Handler its exported function.
@@ -30,12 +32,15 @@ type Route struct {
 	// Path is the public path, in net/http pattern syntax ("/generate/{id}").
 	Path   string
 	Access Access
-	// MaxDuration is the function's maxDuration in vercel.json, in seconds.
+	// MaxDuration is the function's maxDuration in vercel.json, in seconds
+	// (Vercel's limits: up to 300 on Hobby, 800 on Pro), and so the time
+	// budget of its requests.
 	MaxDuration int
 	serve       func(*Server, http.ResponseWriter, *http.Request)
 }
 
-// Routes lists every route.
+// Routes lists every route, one line each; append new ones before
+// not_found, then run `go run ./cmd/tryon vercel-json -w`.
 var Routes = []Route{
 	{"health", "Health", http.MethodGet, "/health", Public, 10, (*Server).handleHealth},
 	{"generate", "Generate", http.MethodPost, "/generate", Tenant, 300, (*Server).handleGenerate},
@@ -59,6 +64,18 @@ func RouteByFunction(fn string) (Route, bool) {
 		}
 	}
 	return Route{}, false
+}
+
+// Budget is the time the route's function may run: its maxDuration.
+func (r Route) Budget() time.Duration { return time.Duration(r.MaxDuration) * time.Second }
+
+// LongestMaxDuration is the longest any function may run.
+func LongestMaxDuration() time.Duration {
+	var longest time.Duration
+	for _, r := range Routes {
+		longest = max(longest, r.Budget())
+	}
+	return longest
 }
 
 var paramPattern = regexp.MustCompile(`\{([a-z_]+)\}`)

@@ -1,18 +1,16 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/tryonhq/tryon/pkg/config"
 	"github.com/tryonhq/tryon/pkg/httpapi"
 )
 
@@ -32,27 +30,34 @@ type vercelJSON struct {
 	} `json:"crons"`
 }
 
-func readVercelJSON(t *testing.T) vercelJSON {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "..", "vercel.json"))
+// TestVercelJSONIsGeneratedFromTheRouteTable keeps vercel.json equal to
+// what `tryon vercel-json` prints, so a maxDuration, a route or a cron
+// schedule is changed in the route table only.
+func TestVercelJSONIsGeneratedFromTheRouteTable(t *testing.T) {
+	got, err := os.ReadFile(filepath.Join("..", "..", "vercel.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v vercelJSON
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
+	if want := httpapi.VercelJSON(); !bytes.Equal(got, want) {
+		t.Fatalf("vercel.json differs from the route table: run `go run ./cmd/tryon vercel-json -w`\ngot\n%s\nwant\n%s", got, want)
 	}
-	return v
 }
 
-func TestVercelJSONAgreesWithTheRouteTable(t *testing.T) {
-	v := readVercelJSON(t)
+// TestVercelJSONRoutesEveryFunction reads the generated vercel.json as
+// Vercel does: every function with its maxDuration, each public path
+// rewritten to its function, the catch-all last, and the cron job.
+func TestVercelJSONRoutesEveryFunction(t *testing.T) {
+	var v vercelJSON
+	if err := json.Unmarshal(httpapi.VercelJSON(), &v); err != nil {
+		t.Fatal(err)
+	}
 	if v.Framework != nil {
 		t.Errorf(`vercel.json must pin "framework": null`)
 	}
-	var want, got []string
+	if len(v.Functions) != len(httpapi.Routes) {
+		t.Errorf("%d functions for %d routes", len(v.Functions), len(httpapi.Routes))
+	}
 	for _, rt := range httpapi.Routes {
-		want = append(want, "api/"+rt.Function+".go")
 		fn, ok := v.Functions["api/"+rt.Function+".go"]
 		if !ok {
 			t.Errorf("vercel.json has no function api/%s.go", rt.Function)
@@ -61,45 +66,29 @@ func TestVercelJSONAgreesWithTheRouteTable(t *testing.T) {
 		if fn.MaxDuration != rt.MaxDuration {
 			t.Errorf("api/%s.go: maxDuration %d in vercel.json, %d in the route table", rt.Function, fn.MaxDuration, rt.MaxDuration)
 		}
-	}
-	for name := range v.Functions {
-		got = append(got, name)
-	}
-	sort.Strings(want)
-	sort.Strings(got)
-	if strings.Join(got, ",") != strings.Join(want, ",") {
-		t.Errorf("functions: got %v, want %v", got, want)
-	}
-
-	var wantRewrites []string
-	for _, rt := range httpapi.Routes {
-		if src, dst, ok := rt.Rewrite(); ok {
-			wantRewrites = append(wantRewrites, src+" -> "+dst)
+		// Vercel refuses a maxDuration outside 1..800 s (Pro's ceiling).
+		if rt.MaxDuration < 5 || rt.MaxDuration > 800 {
+			t.Errorf("api/%s.go: maxDuration %d is outside 5..800 s", rt.Function, rt.MaxDuration)
 		}
 	}
-	wantRewrites = append(wantRewrites, "/(.*) -> /api/not_found")
-	var gotRewrites []string
-	for _, r := range v.Rewrites {
-		gotRewrites = append(gotRewrites, r.Source+" -> "+r.Destination)
+	rewrites := map[string]string{}
+	for i, r := range v.Rewrites {
+		if r.Source == "/(.*)" && i != len(v.Rewrites)-1 {
+			t.Errorf("the catch-all rewrite is #%d of %d: it must be last", i+1, len(v.Rewrites))
+		}
+		rewrites[r.Source] = r.Destination
 	}
-	if strings.Join(gotRewrites, "\n") != strings.Join(wantRewrites, "\n") {
-		t.Errorf("rewrites:\ngot\n%s\nwant (in this order; the catch-all last)\n%s", strings.Join(gotRewrites, "\n"), strings.Join(wantRewrites, "\n"))
+	for source, destination := range map[string]string{
+		"/generate":     "/api/generate",
+		"/generate/:id": "/api/generation?id=:id",
+		"/(.*)":         "/api/not_found",
+	} {
+		if rewrites[source] != destination {
+			t.Errorf("rewrite %s -> %q, want %s", source, rewrites[source], destination)
+		}
 	}
-	if len(v.Crons) != 1 || v.Crons[0].Path != "/api/cron" {
-		t.Errorf("crons: got %+v, want one entry for /api/cron", v.Crons)
-	}
-}
-
-func TestFunctionMaxDurationDefaultMatchesVercelJSON(t *testing.T) {
-	v := readVercelJSON(t)
-	cfg, err := config.Load(config.Map(map[string]string{"DATABASE_URL": "postgres://x/y", "PROVIDER_BANANA": "fake",
-		"PROVIDER_BANANA_PRO": "fake", "PROVIDER_VEO3": "fake"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := time.Duration(v.Functions["api/generate.go"].MaxDuration) * time.Second
-	if cfg.FunctionMaxDuration != got {
-		t.Fatalf("FUNCTION_MAX_DURATION defaults to %s, vercel.json gives api/generate.go %s", cfg.FunctionMaxDuration, got)
+	if len(v.Crons) != 1 || v.Crons[0].Path != "/api/cron" || v.Crons[0].Schedule != "* * * * *" {
+		t.Errorf("crons: got %+v, want one entry for /api/cron every minute", v.Crons)
 	}
 }
 

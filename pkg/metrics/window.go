@@ -26,7 +26,7 @@ func (b Bucket) Duration() time.Duration {
 	return 24 * time.Hour
 }
 
-// Window caps (API.md): the series stays small enough to answer from the
+// Window caps (docs/API.md): the series stays small enough to answer from the
 // rollups in one round trip.
 const (
 	MaxHourBuckets = 31 * 24

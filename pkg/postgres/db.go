@@ -23,6 +23,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/tryonhq/tryon/pkg/telemetry"
 )
 
 // PoolOptions size the connection pool.
@@ -64,7 +65,7 @@ func OpenPool(url string, opts PoolOptions) (*pgxpool.Pool, error) {
 			cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 		}
 	}
-	cfg.ConnConfig.Tracer = tracer{}
+	cfg.ConnConfig.Tracer = telemetry.PgxTracer{Next: tracer{}}
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)

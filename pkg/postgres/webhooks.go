@@ -13,24 +13,33 @@ import (
 // queued by this request) or, with ids nil, any pending delivery that is due.
 // Each one's next attempt moves lease ahead, so that no one else sends it
 // meanwhile; RecordDelivery then settles it.
+//
+// A delivery goes to the tenant's endpoint and secret as they are now, not
+// as they were when it was queued: after `webhook set` a pending retry goes
+// to the new URL, signed with the new secret. A delivery whose tenant has
+// removed its webhook is cancelled here (failed, never sent).
 func (s *Store) ClaimDeliveries(ctx context.Context, ids []uuid.UUID, limit int, lease time.Duration) ([]tryon.Delivery, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `
 		WITH due AS (
-			SELECT id FROM webhook_deliveries
-			WHERE status = 'pending' AND ($1::uuid[] IS NOT NULL AND id = ANY($1) OR $1 IS NULL AND next_attempt_at <= now())
-			ORDER BY next_attempt_at
+			SELECT d.id, cl.webhook_url AS url, cl.webhook_secret AS secret
+			FROM webhook_deliveries d JOIN clients cl ON cl.id = d.client_id
+			WHERE d.status = 'pending' AND ($1::uuid[] IS NOT NULL AND d.id = ANY($1) OR $1 IS NULL AND d.next_attempt_at <= now())
+			ORDER BY d.next_attempt_at
 			LIMIT $2
-			FOR UPDATE SKIP LOCKED
+			FOR UPDATE OF d SKIP LOCKED
+		), cancelled AS (
+			UPDATE webhook_deliveries d SET status = 'failed', last_error = $4
+			FROM due WHERE d.id = due.id AND (due.url IS NULL OR due.secret IS NULL)
 		), claimed AS (
-			UPDATE webhook_deliveries d SET next_attempt_at = now() + $3 * interval '1 millisecond'
-			FROM due WHERE d.id = due.id
-			RETURNING d.id, d.event, d.url, d.attempts, d.generation_id, d.client_id
+			UPDATE webhook_deliveries d SET next_attempt_at = now() + $3 * interval '1 millisecond', url = due.url
+			FROM due WHERE d.id = due.id AND due.url IS NOT NULL AND due.secret IS NOT NULL
+			RETURNING d.id, d.event, d.url, due.secret, d.attempts, d.generation_id
 		)
-		SELECT c.id, c.event, c.url, coalesce(cl.webhook_secret, ''), c.attempts, `+generationColumns+`
-		FROM claimed c JOIN clients cl ON cl.id = c.client_id JOIN generations g ON g.id = c.generation_id`,
-		ids, limit, lease.Milliseconds())
+		SELECT c.id, c.event, c.url, c.secret, c.attempts, `+generationColumns+`
+		FROM claimed c JOIN generations g ON g.id = c.generation_id`,
+		ids, limit, lease.Milliseconds(), DeliveryCancelled)
 	if err != nil {
 		return nil, translate(err, "claim deliveries")
 	}
@@ -44,6 +53,10 @@ func (s *Store) ClaimDeliveries(ctx context.Context, ids []uuid.UUID, limit int,
 	})
 	return out, translate(err, "claim deliveries")
 }
+
+// DeliveryCancelled is the last error of a delivery cancelled because its
+// tenant removed the webhook.
+const DeliveryCancelled = "cancelled: the webhook was removed"
 
 // prefixedRow scans leading columns into head, then the rest into the
 // destinations its caller gives, so a generation scanner can be reused for a

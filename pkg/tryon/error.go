@@ -10,7 +10,7 @@ import (
 // envelope's "code"; the HTTP layer maps each one to exactly one status.
 type Code string
 
-// The error codes of the API contract (API.md, "Errors").
+// The error codes of the API contract (docs/API.md, "Errors").
 const (
 	CodeInvalidRequest        Code = "invalid_request"
 	CodeUnauthorized          Code = "unauthorized"

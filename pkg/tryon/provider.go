@@ -67,7 +67,7 @@ type Operator interface {
 // FailureKind classifies every provider failure, whatever the provider.
 type FailureKind string
 
-// The provider failure classification (DESIGN.md, "Providers").
+// The provider failure classification (docs/DESIGN.md, "Providers").
 const (
 	FailInvalidRequest FailureKind = "invalid_request" // the provider refused our request: a bug or a bad input
 	FailAuth           FailureKind = "auth"            // our key is wrong or lacks permission: a configuration problem
@@ -89,6 +89,10 @@ type ProviderError struct {
 	Detail     string
 	Status     int // upstream HTTP status, when there was one
 	RetryAfter time.Duration
+	// Final says the failure ended the upstream job (a long-running
+	// operation that finished with an error): asking about it again cannot
+	// change the outcome, whatever Kind says about a new request later.
+	Final bool
 }
 
 func (e *ProviderError) Error() string {
@@ -104,6 +108,9 @@ func (e *ProviderError) Error() string {
 
 // Retryable reports whether the same request may succeed if sent again soon.
 func (e *ProviderError) Retryable() bool {
+	if e.Final {
+		return false
+	}
 	switch e.Kind {
 	case FailRateLimited, FailUnavailable, FailNoOutput:
 		return true

@@ -1,8 +1,12 @@
 package webhook
 
 import (
-	"math/rand/v2"
+	"errors"
+	"net/http"
 	"time"
+
+	"github.com/tryonhq/tryon/pkg/retry"
+	"github.com/tryonhq/tryon/pkg/safefetch"
 )
 
 // MaxAttempts is how many times one event is offered to an endpoint before
@@ -11,9 +15,11 @@ import (
 // specification ("Deliverability and reliability").
 const MaxAttempts = 10
 
-// schedule is the specification's example: the wait after the first,
-// second... failed attempt.
-var schedule = [MaxAttempts - 1]time.Duration{
+// Retry is the delivery retry policy: the specification's example schedule
+// (the wait after the first, second... failed attempt), with the jitter it
+// recommends so that endpoints failing under load are not all retried at
+// once. The sweep, not a loop, makes the retries, so only its Next is used.
+var Retry = retry.Policy{Waits: []time.Duration{
 	5 * time.Second,
 	5 * time.Minute,
 	30 * time.Minute,
@@ -23,19 +29,25 @@ var schedule = [MaxAttempts - 1]time.Duration{
 	14 * time.Hour,
 	20 * time.Hour,
 	24 * time.Hour,
-}
+}}
 
-// Backoff returns how long to wait after the attempt-th failed delivery of an
-// event (counting from 1) before the next: 5s, 5m, 30m, 2h, 5h, 10h, 14h, 20h,
-// 24h, plus up to 10% of random jitter, which the specification recommends
-// so that endpoints failing under load are not all retried at once. Attempt 0
-// or less gives 0, as the first attempt is immediate; attempts past the
-// schedule get its last step, though callers stop after MaxAttempts. A
-// receiver's Retry-After (DeliveryError.RetryAfter), when longer, should win.
-func Backoff(attempt int) time.Duration {
-	if attempt <= 0 {
-		return 0
+// NextAttempt says whether a delivery whose attempt-th try failed with err
+// is offered again, and after how long: per Retry, the receiver's
+// Retry-After winning when longer. Two failures are final: 410 Gone (the
+// receiver wants no more deliveries) and the URL guard's refusal (the
+// endpoint resolves to a private or local address, and asking again gives
+// the same answer).
+func NextAttempt(attempt int, err error) (time.Duration, bool) {
+	if errors.Is(err, safefetch.ErrBlocked) {
+		return 0, false
 	}
-	d := schedule[min(attempt, len(schedule))-1]
-	return d + rand.N(d/10)
+	var de *DeliveryError
+	after := time.Duration(0)
+	if errors.As(err, &de) {
+		if de.Status == http.StatusGone {
+			return 0, false
+		}
+		after = de.RetryAfter
+	}
+	return Retry.Next(attempt, after)
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/tryonhq/tryon/pkg/retry"
 )
 
 // DefaultTimeout bounds a delivery when Sender.Timeout is zero. The
@@ -129,7 +131,7 @@ func (s *Sender) Send(ctx context.Context, url, secret, msgID string, ts time.Ti
 	}
 	return resp.StatusCode, &DeliveryError{
 		Status:     resp.StatusCode,
-		RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		RetryAfter: retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		Excerpt:    clean(string(excerpt)),
 	}
 }
@@ -165,28 +167,6 @@ func unwrapURLError(err error) error {
 		return ue.Err
 	}
 	return err
-}
-
-// retryAfter reads a Retry-After header in seconds or as an HTTP date;
-// anything else, or a wait in the past, is zero.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		// Clamped so the conversion cannot overflow; longer than a week
-		// outlasts every retry anyway.
-		const week = 7 * 24 * 60 * 60
-		return time.Duration(min(secs, week)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // clean replaces control characters, which could forge log lines or break

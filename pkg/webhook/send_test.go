@@ -238,24 +238,3 @@ func TestSendFailures(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
-
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	for _, tt := range []struct {
-		header string
-		want   time.Duration
-	}{
-		{"", 0},
-		{"30", 30 * time.Second},
-		{"0", 0},
-		{"-1", 0},
-		{"99999999999999", 7 * 24 * time.Hour},
-		{"later", 0},
-		{now.Add(time.Hour).Format(http.TimeFormat), time.Hour},
-		{now.Add(-time.Hour).Format(http.TimeFormat), 0},
-	} {
-		if got := retryAfter(tt.header, now); got != tt.want {
-			t.Errorf("retryAfter(%q) = %s, want %s", tt.header, got, tt.want)
-		}
-	}
-}

@@ -1,4 +1,4 @@
-// Package wire is the JSON of the public API (API.md): the generation object
+// Package wire is the JSON of the public API (docs/API.md): the generation object
 // as every route and webhook shows it. Keeping it in one place means a
 // generation looks the same in POST /generate, GET /generate/:id, listings,
 // metrics and webhook payloads.
@@ -29,7 +29,7 @@ type Error struct {
 	Message string     `json:"message"`
 }
 
-// Generation is the generation object of API.md.
+// Generation is the generation object of docs/API.md.
 type Generation struct {
 	ID              string            `json:"id"`
 	ClientID        string            `json:"client_id"`

@@ -1,5 +1,5 @@
 // Package blobfake is a fake Vercel Blob API for tests. It speaks the upload
-// protocol of the official @vercel/blob client (PROVIDERS.md, "Vercel Blob"),
+// protocol of the official @vercel/blob client (docs/PROVIDERS.md, "Vercel Blob"),
 // refuses any request that strays from it, keeps the objects in memory and
 // serves them back at the URLs it hands out, so a test can read what a real
 // store would serve.

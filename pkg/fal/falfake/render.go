@@ -19,8 +19,8 @@ type size struct{ w, h int }
 
 // Output sizes at fal's default 1K resolution, per aspect ratio, from Google's
 // tables for gemini-2.5-flash-image (Nano Banana) and gemini-3-pro-image
-// (Nano Banana Pro), which fal hosts. The fake renders 1K whatever
-// "resolution" says, to stay fast.
+// (Nano Banana Pro), which fal hosts. Nano Banana Pro renders "2K" and "4K"
+// at two and four times the 1K size; Nano Banana has one size.
 var (
 	flashSizes = map[string]size{
 		"1:1": {1024, 1024}, "2:3": {832, 1248}, "3:2": {1248, 832}, "3:4": {864, 1184},
@@ -51,7 +51,12 @@ func outputSize(in input, pro bool) (w, h int) {
 		}
 	}
 	s := table[ratio]
-	return s.w, s.h
+	scale := 1
+	if pro {
+		scale = map[string]int{"2K": 2, "4K": 4}[in.Resolution]
+		scale = max(scale, 1)
+	}
+	return s.w * scale, s.h * scale
 }
 
 // nearestRatio returns the table's ratio closest to w:h on a log scale.

@@ -28,12 +28,19 @@ const (
 	MissingFile   Scenario = "[fal:missing_file]"   // 200, images[0].url answers 404
 	Flaky         Scenario = "[fal:flaky]"          // 503 the first time a prompt is seen, then success
 	Hang          Scenario = "[fal:hang]"           // never answers; released when the client goes away
+	// NeedsRetry answers the first time a prompt is seen with a 400 that
+	// the app marks X-Fal-Needs-Retry: 1 (retry although the status says
+	// not to), then succeeds.
+	NeedsRetry Scenario = "[fal:needs_retry]"
+	// NoRetry is a 503 marked X-Fal-Needs-Retry: 0 (do not retry although
+	// the status would).
+	NoRetry Scenario = "[fal:no_retry]"
 )
 
 // Scenarios lists every token, for tests that walk them all.
 var Scenarios = []Scenario{
 	Unauthorized, Forbidden, LockedBalance, Validation, ContentPolicy, RateLimited,
-	InternalError, Unavailable, Malformed, NoImages, DataURL, MissingFile, Flaky, Hang,
+	InternalError, Unavailable, Malformed, NoImages, DataURL, MissingFile, Flaky, Hang, NeedsRetry, NoRetry,
 }
 
 // ScenarioOf returns the first known token in prompt, or Normal.
@@ -61,20 +68,27 @@ func (s *Server) platformFailure(w http.ResponseWriter, r *http.Request, sc Scen
 		if s.RetryAfter != "" {
 			w.Header().Set("Retry-After", s.RetryAfter)
 		}
+		// fal's concurrency limit asks to be retried.
+		w.Header().Set("X-Fal-Needs-Retry", "1")
 		writeDetail(w, http.StatusTooManyRequests, "Too many concurrent requests")
 	case InternalError:
 		writeRequestError(w, http.StatusInternalServerError, "runner_server_error", "Internal server error")
 	case Unavailable:
 		writeRequestError(w, http.StatusServiceUnavailable, "runner_scheduling_failure", "No runner could be allocated to handle the request")
 	case Flaky:
-		s.mu.Lock()
-		seen := s.flaky[prompt]
-		s.flaky[prompt] = true
-		s.mu.Unlock()
-		if seen {
+		if !s.firstTime(prompt) {
 			return false
 		}
 		writeRequestError(w, http.StatusServiceUnavailable, "runner_scheduling_failure", "No runner could be allocated to handle the request")
+	case NeedsRetry:
+		if !s.firstTime(prompt) {
+			return false
+		}
+		w.Header().Set("X-Fal-Needs-Retry", "1")
+		writeDetail(w, http.StatusBadRequest, "The model is warming up; the request can be sent again.")
+	case NoRetry:
+		w.Header().Set("X-Fal-Needs-Retry", "0")
+		writeRequestError(w, http.StatusServiceUnavailable, "runner_scheduling_failure", "The app is shutting down")
 	case Hang:
 		// A synchronous call holds the connection for as long as the model
 		// runs; this one runs until the caller gives up or the fake closes.
@@ -86,6 +100,16 @@ func (s *Server) platformFailure(w http.ResponseWriter, r *http.Request, sc Scen
 		return false
 	}
 	return true
+}
+
+// firstTime reports whether prompt is seen for the first time, for the
+// scenarios that fail once and then succeed.
+func (s *Server) firstTime(prompt string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seen := s.flaky[prompt]
+	s.flaky[prompt] = true
+	return !seen
 }
 
 // writeRequestError answers with fal's infrastructure error shape: a string

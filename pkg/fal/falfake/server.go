@@ -42,7 +42,7 @@ type Server struct {
 	fileGets int               // GET /files/... requests
 	last     Request           // the most recent model call
 	files    map[string][]byte // served under /files/{name}
-	flaky    map[string]bool   // prompts whose [fal:flaky] failure was already served
+	flaky    map[string]bool   // prompts whose one-time failure ([fal:flaky], [fal:needs_retry]) was already served
 	seq      int
 
 	fashnScenario Scenario // fashn.go

@@ -7,7 +7,7 @@ import (
 )
 
 // badKeyBody is Google's answer to a missing or wrong key, byte for byte as
-// PROVIDERS.md §1.5 transcribes it.
+// docs/PROVIDERS.md §1.5 transcribes it.
 const badKeyBody = `{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT",
  "details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"API_KEY_INVALID","domain":"googleapis.com",
    "metadata":{"service":"generativelanguage.googleapis.com"}},
@@ -23,6 +23,20 @@ func rateLimitBody(model, quotaID, retryDelay string) string {
   {"@type":"type.googleapis.com/google.rpc.QuotaFailure","violations":[{"quotaMetric":"generativelanguage.googleapis.com/generate_content_free_tier_requests","quotaId":"` + quotaID + `","quotaDimensions":{"location":"global","model":` + string(m) + `},"quotaValue":"10"}]},
   {"@type":"type.googleapis.com/google.rpc.Help","links":[{"description":"Learn more about Gemini API quotas","url":"https://ai.google.dev/gemini-api/docs/rate-limits"}]},
   {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"` + retryDelay + `"}]}}`
+}
+
+// dailyQuotaErrorInfoBody is a 429 whose only word on which quota ran out
+// is ErrorInfo's metadata, as Google's RATE_LIMIT_EXCEEDED errors carry it
+// (quota_limit / quota_metric naming a per-day quota), with a RetryInfo that
+// a per-minute limit would also carry.
+func dailyQuotaErrorInfoBody(model string) string {
+	m, _ := json.Marshal(model)
+	return `{"error":{"code":429,"message":"Quota exceeded for quota metric 'Generate requests per day' and limit 'GenerateRequestsPerDayPerProjectPerModel' of service 'generativelanguage.googleapis.com'.",
+ "status":"RESOURCE_EXHAUSTED",
+ "details":[
+  {"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMIT_EXCEEDED","domain":"googleapis.com",
+   "metadata":{"service":"generativelanguage.googleapis.com","quota_location":"global","quota_limit":"GenerateRequestsPerDayPerProjectPerModel","quota_metric":"generativelanguage.googleapis.com/generate_requests_per_model_per_day","quota_limit_value":"250","model":` + string(m) + `}},
+  {"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"3s"}]}}`
 }
 
 // writeStatus answers a google.rpc.Status error without details.

@@ -179,6 +179,13 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 			"modelVersion":   model,
 			"responseId":     newID(),
 		})
+	case tok == TokenBlockMessage:
+		// No blockReason, no candidates: only the message says why.
+		writeJSON(w, map[string]any{
+			"promptFeedback": map[string]any{"blockReasonMessage": "The prompt was blocked because it may violate our policies."},
+			"modelVersion":   model,
+			"responseId":     newID(),
+		})
 	case tok == TokenImageSafety:
 		answer(map[string]any{"finishReason": "IMAGE_SAFETY"})
 	case tok == TokenNoImage:
@@ -209,7 +216,7 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 }
 
 // family is what one line of image models accepts and renders
-// (PROVIDERS.md §1.6).
+// (docs/PROVIDERS.md §1.6).
 type family struct {
 	ratios map[string][2]int // pixels at 1K
 	tiers  map[string]tier

@@ -16,19 +16,41 @@ const (
 	TokenNoImage     = "[gemini:no_image]"
 	Token429         = "[gemini:429]"
 	Token429Daily    = "[gemini:429_daily]"
-	Token503         = "[gemini:503]"
-	Token500         = "[gemini:500]"
-	Token403         = "[gemini:403]"
-	Token404         = "[gemini:404]"
-	TokenMalformed   = "[gemini:malformed]"
-	TokenHang        = "[gemini:hang]"
-	TokenFlaky       = "[gemini:flaky]"
+	// Token429DailyInfo names the daily quota only in ErrorInfo.metadata.
+	Token429DailyInfo = "[gemini:429_daily_errorinfo]"
+	// TokenBlockMessage blocks the prompt with only a blockReasonMessage.
+	TokenBlockMessage = "[gemini:block_message]"
+	Token503          = "[gemini:503]"
+	Token500          = "[gemini:500]"
+	Token403          = "[gemini:403]"
+	Token404          = "[gemini:404]"
+	TokenMalformed    = "[gemini:malformed]"
+	TokenHang         = "[gemini:hang]"
+	TokenFlaky        = "[gemini:flaky]"
 
 	TokenVeoFiltered    = "[veo:filtered]"
 	TokenVeoError       = "[veo:error]"
 	TokenVeoDownload404 = "[veo:download_404]"
 	TokenVeoBig         = "[veo:big]"
+	// TokenVeoErrorCode ends the operation with error {code: N}.
+	TokenVeoErrorCode = "[veo:error_code="
 )
+
+// TokenVeoErrorWith returns the token that ends an operation with the gRPC
+// error code n (8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 3 INVALID_ARGUMENT...).
+func TokenVeoErrorWith(n int) string { return TokenVeoErrorCode + strconv.Itoa(n) + "]" }
+
+var veoErrorToken = regexp.MustCompile(`\[veo:error_code=(\d{1,3})\]`)
+
+// veoErrorCode reads [veo:error_code=N]; 0 means none.
+func veoErrorCode(text string) int {
+	m := veoErrorToken.FindStringSubmatch(text)
+	if m == nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(m[1])
+	return n
+}
 
 // TokenVeoPolls returns the token that keeps an operation running for n
 // polls before it is done.
@@ -37,12 +59,12 @@ func TokenVeoPolls(n int) string { return "[veo:polls=" + strconv.Itoa(n) + "]" 
 // failureTokens are the scenarios answered before a request is even looked
 // at, in the order they win when a prompt has several.
 var failureTokens = []string{
-	TokenHang, TokenMalformed, Token429Daily, Token429, Token503, Token500, Token403, Token404,
+	TokenHang, TokenMalformed, Token429DailyInfo, Token429Daily, Token429, Token503, Token500, Token403, Token404,
 }
 
 // outcomeTokens shape a successful request's answer.
 var outcomeTokens = []string{
-	TokenBlock, TokenImageSafety, TokenNoImage, TokenTextOnly, TokenThought,
+	TokenBlockMessage, TokenBlock, TokenImageSafety, TokenNoImage, TokenTextOnly, TokenThought,
 	TokenVeoFiltered, TokenVeoError, TokenVeoDownload404, TokenVeoBig,
 }
 
@@ -92,6 +114,8 @@ func (s *Server) failure(w http.ResponseWriter, r *http.Request, route, model, p
 		_, _ = w.Write([]byte(`{"candidates": [{"content": {"role": "model", "parts": [{"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo`))
 	case Token429:
 		writeRaw(w, 429, rateLimitBody(model, "GenerateRequestsPerMinutePerProjectPerModel-FreeTier", "2s"))
+	case Token429DailyInfo:
+		writeRaw(w, 429, dailyQuotaErrorInfoBody(model))
 	case Token429Daily:
 		writeRaw(w, 429, rateLimitBody(model, "GenerateRequestsPerDayPerProjectPerModel-FreeTier", "52s"))
 	case Token503:

@@ -18,6 +18,8 @@
 //	[gemini:no_image]     200, finishReason NO_IMAGE
 //	[gemini:429]          429 RESOURCE_EXHAUSTED with QuotaFailure, Help and RetryInfo "2s"
 //	[gemini:429_daily]    429 RESOURCE_EXHAUSTED whose quotaId is a PerDay quota
+//	[gemini:429_daily_errorinfo] 429 whose per-day quota is named only in ErrorInfo.metadata
+//	[gemini:block_message] 200, no candidates, promptFeedback with only blockReasonMessage
 //	[gemini:503]          503 UNAVAILABLE "The model is overloaded. Please try again later."
 //	[gemini:500]          500 INTERNAL
 //	[gemini:403]          403 PERMISSION_DENIED
@@ -28,13 +30,14 @@
 //	[veo:polls=N]         the operation answers done:false N times before it is done (default 0)
 //	[veo:filtered]        done with raiMediaFilteredCount 1 and a reason
 //	[veo:error]           done with error {code 13, "internal error"}
+//	[veo:error_code=N]    done with error {code N} (8 exhausted, 14 unavailable, 3 invalid argument)
 //	[veo:download_404]    done, but the video download answers 404 (expired)
 //	[veo:big]             done, and the video has the size set by SetBigVideoSize
 //
 // The [gemini:...] failure tokens also apply to predictLongRunning. Without
 // a token, generateContent answers a real PNG whose pixel size is the one
 // Google documents for the requested model, aspectRatio and imageSize
-// (PROVIDERS.md §1.6), and Veo answers a small MP4-looking file.
+// (docs/PROVIDERS.md §1.6), and Veo answers a small MP4-looking file.
 package geminifake
 
 import (

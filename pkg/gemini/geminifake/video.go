@@ -38,6 +38,7 @@ type videoRequest struct {
 type videoOp struct {
 	id, model  string
 	scenario   string // an outcome token, or "" for success
+	errorCode  int    // [veo:error_code=N], or 0
 	pollsLeft  int    // done:false answers still to give
 	fileID     string
 	fileSecret string // stands in for the signature of a storage URL
@@ -105,6 +106,7 @@ func (s *Server) predictLongRunning(w http.ResponseWriter, r *http.Request, mode
 		model:      model,
 		scenario:   firstToken(inst.Prompt, outcomeTokens),
 		pollsLeft:  pollsBeforeDone(inst.Prompt),
+		errorCode:  veoErrorCode(inst.Prompt),
 		fileID:     newID(),
 		fileSecret: newID(),
 	}
@@ -127,8 +129,9 @@ func (s *Server) handleOperation(w http.ResponseWriter, r *http.Request) {
 	}
 	running := false
 	var scenario string
+	errorCode := 0
 	if ok {
-		scenario = op.scenario
+		scenario, errorCode = op.scenario, op.errorCode
 		if op.pollsLeft > 0 {
 			op.pollsLeft--
 			running = true
@@ -144,6 +147,12 @@ func (s *Server) handleOperation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	const responseType = "type.googleapis.com/google.ai.generativelanguage.v1beta.PredictLongRunningResponse"
+	switch {
+	case errorCode != 0:
+		writeJSON(w, map[string]any{"name": op.name(), "done": true,
+			"error": map[string]any{"code": errorCode, "message": veoErrorMessages[errorCode]}})
+		return
+	}
 	switch scenario {
 	case TokenVeoError:
 		writeJSON(w, map[string]any{"name": op.name(), "done": true,
@@ -166,6 +175,13 @@ func (s *Server) handleOperation(w http.ResponseWriter, r *http.Request) {
 			},
 		}})
 	}
+}
+
+// veoErrorMessages are the words Google's operations use for some gRPC codes.
+var veoErrorMessages = map[int]string{
+	3:  "Unsupported parameter combination for this model.",
+	8:  "Resource has been exhausted (e.g. check quota).",
+	14: "The service is currently unavailable.",
 }
 
 // handleDownload serves files/{id}:download?alt=media: it needs the key and
