@@ -87,6 +87,12 @@ func TestManagingClientsAndKeys(t *testing.T) {
 	if _, err := c.run("client", "set-price", "acme", "banana", "1"); err == nil {
 		t.Fatal("a change without a reason was accepted")
 	}
+	if out := c.must("client", "set-default-service", "acme", "vto"); !strings.Contains(out, "now use vto") {
+		t.Fatalf("set-default-service said %q", out)
+	}
+	if _, err := c.run("client", "set-default-service", "acme", "veo3"); err == nil {
+		t.Fatal("a video service was accepted as a default")
+	}
 
 	c.must("client", "suspend", "acme", "-reason", "unpaid invoice")
 	fresh := apptest.New(t, apptest.Options{DatabaseURL: db}) // a new instance: an empty key cache

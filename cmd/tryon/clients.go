@@ -131,6 +131,23 @@ func runClient(ctx context.Context, e env, args []string) error {
 			return usageError{"price must be a whole number of micro-dollars (1 USD = 1000000)"}
 		}
 		return change(pos[0], postgres.ClientChange{Prices: map[tryon.Service]tryon.Micros{svc: tryon.Micros(p)}})
+	case "set-default-service":
+		if err := need(2, "set-default-service <client> <service>"); err != nil {
+			return err
+		}
+		svc := tryon.Service(pos[1])
+		if !svc.Valid() || svc.IsVideo() {
+			return usageError{"service must be banana, banana-pro, fashn or vto"}
+		}
+		c, err := findClient(ctx, s, pos[0])
+		if err != nil {
+			return err
+		}
+		if err := s.SetDefaultService(ctx, c.ID, svc); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: requests without a service now use %s\n", c.Name, svc)
+		return nil
 	case "set-limits":
 		if err := need(1, "set-limits <client> [-rpm N] [-max-concurrent N] -reason TEXT"); err != nil {
 			return err

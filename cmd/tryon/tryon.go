@@ -67,6 +67,7 @@ const usage = `usage: tryon <command> [arguments]
   client suspend|activate <client> -reason TEXT
   client set-price <client> <service> <micros> -reason TEXT
   client set-limits <client> [-rpm N] [-max-concurrent N] -reason TEXT
+  client set-default-service <client> <service>
   client credit add <client> <micros> -reason TEXT     (negative to take credit back)
   client billing prepaid|postpaid <client> -reason TEXT
   client webhook set <client> <url> | client webhook remove <client>

@@ -59,7 +59,12 @@ const (
 
 // Validate checks every field and returns the Spec, or one invalid_request
 // error listing every field at fault.
-func (r *Request) Validate() (Spec, error) {
+func (r *Request) Validate() (Spec, error) { return r.ValidateFor("") }
+
+// ValidateFor is Validate for a tenant whose default service is def: a
+// request naming no service gets def ("" means banana), unless def is a
+// dedicated try-on model and the request is not a try-on.
+func (r *Request) ValidateFor(def tryon.Service) (Spec, error) {
 	var s Spec
 	var details []tryon.FieldError
 	bad := func(field, format string, args ...any) {
@@ -89,6 +94,11 @@ func (r *Request) Validate() (Spec, error) {
 	}
 
 	s.Service = tryon.ServiceBanana
+	// A dedicated try-on default serves only try-ons; the tenant's other
+	// requests keep banana.
+	if def != "" && (!def.TryonOnly() || s.Task == tryon.TaskTryon) {
+		s.Service = def
+	}
 	if r.Service != nil {
 		s.Service = tryon.Service(*r.Service)
 		if !s.Service.Valid() {

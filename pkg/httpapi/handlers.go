@@ -45,7 +45,11 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err, nil)
 		return
 	}
-	spec, err := req.Validate()
+	var def tryon.Service
+	if c := st.principal.Client; c != nil {
+		def = c.DefaultService
+	}
+	spec, err := req.ValidateFor(def)
 	if err != nil {
 		s.writeError(w, r, err, nil)
 		return

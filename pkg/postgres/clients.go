@@ -10,7 +10,8 @@ import (
 )
 
 const clientColumns = `c.id, c.name, c.status, c.prices, c.balance_micros, c.requests_per_minute,
-	c.max_concurrent, coalesce(c.webhook_url, ''), c.created_at, c.updated_at`
+	c.max_concurrent, coalesce(c.webhook_url, ''), c.created_at, c.updated_at,
+	coalesce(c.default_service, '')`
 
 // clientWithReserved selects a tenant with what its generations in flight
 // reserve, for scanClient with one extra destination.
@@ -21,7 +22,7 @@ func scanClient(row pgx.Row, extra ...any) (*tryon.Client, error) {
 	var prices map[string]int64
 	var balance *int64
 	dest := append([]any{&c.ID, &c.Name, &c.Status, &prices, &balance, &c.RequestsPerMinute,
-		&c.MaxConcurrent, &c.WebhookURL, &c.CreatedAt, &c.UpdatedAt}, extra...)
+		&c.MaxConcurrent, &c.WebhookURL, &c.CreatedAt, &c.UpdatedAt, &c.DefaultService}, extra...)
 	if err := row.Scan(dest...); err != nil {
 		return nil, err
 	}

@@ -130,16 +130,17 @@ func (s *Store) FindPrincipal(ctx context.Context, digest [32]byte) (*tryon.Prin
 	var cid *uuid.UUID
 	var name, status *string
 	var rpm, maxc *int
+	var defaultService *string
 	err := s.pool.QueryRow(ctx, `
-		SELECT `+keyColumns+`, c.id, c.name, c.status, c.requests_per_minute, c.max_concurrent
+		SELECT `+keyColumns+`, c.id, c.name, c.status, c.requests_per_minute, c.max_concurrent, c.default_service
 		FROM api_keys k LEFT JOIN clients c ON c.id = k.client_id
-		WHERE k.digest = $1`, digest[:]).Scan(append(keyDest(&p.Key), &cid, &name, &status, &rpm, &maxc)...)
+		WHERE k.digest = $1`, digest[:]).Scan(append(keyDest(&p.Key), &cid, &name, &status, &rpm, &maxc, &defaultService)...)
 	if err != nil {
 		return nil, translate(err, "find key")
 	}
 	if cid != nil {
 		p.Client = &tryon.Client{ID: *cid, Name: *name, Status: tryon.ClientStatus(*status),
-			RequestsPerMinute: *rpm, MaxConcurrent: *maxc}
+			RequestsPerMinute: *rpm, MaxConcurrent: *maxc, DefaultService: tryon.Service(deref(defaultService))}
 	}
 	return &p, nil
 }

@@ -4,3 +4,8 @@
 -- not stored. Written once, right after admission, by RecordParams.
 ALTER TABLE generations ADD COLUMN IF NOT EXISTS params jsonb
     CHECK (params IS NULL OR jsonb_typeof(params) = 'object');
+
+-- A tenant's default service: the service of its requests that name none
+-- (NULL: banana). Set with `tryon client set-default-service`.
+ALTER TABLE clients ADD COLUMN IF NOT EXISTS default_service text
+    CHECK (default_service IS NULL OR default_service <> '');

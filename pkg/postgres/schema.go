@@ -30,7 +30,7 @@ var SchemaParts = []string{
 	"settlement.sql",    // tryon_finish: when a tenant is charged
 	"expiry.sql",        // tryon_expire: generations past their deadline
 	"client_tokens.sql", // tryon_admit_token, tryon_token_read: client tokens' secrets, end users and caps
-	"params.sql",        // generations.params: a try-on's garments, seed and output format
+	"params.sql",        // generations.params (a try-on's garments, seed, format), clients.default_service
 }
 
 //go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql params.sql

@@ -47,7 +47,7 @@ func (s *Store) FindTokenSigner(ctx context.Context, clientID uuid.UUID, version
 	var liveRevoked, testRevoked *time.Time
 	err := s.pool.QueryRow(ctx, `
 		SELECT s.secret, s.valid_until, c.id, c.name, c.status, c.requests_per_minute, c.max_concurrent,
-		       lk.id, lk.revoked_at, tk.id, tk.revoked_at
+		       coalesce(c.default_service, ''), lk.id, lk.revoked_at, tk.id, tk.revoked_at
 		FROM client_token_secrets s
 		JOIN clients c ON c.id = s.client_id
 		LEFT JOIN client_token_keys l ON l.client_id = s.client_id AND l.mode = 'live'
@@ -56,7 +56,7 @@ func (s *Store) FindTokenSigner(ctx context.Context, clientID uuid.UUID, version
 		LEFT JOIN api_keys tk ON tk.id = t.key_id
 		WHERE s.client_id = $1 AND s.version = $2`, clientID, version).Scan(
 		&sg.Secret, &sg.ValidUntil, &c.ID, &c.Name, &c.Status, &c.RequestsPerMinute, &c.MaxConcurrent,
-		&liveID, &liveRevoked, &testID, &testRevoked)
+		&c.DefaultService, &liveID, &liveRevoked, &testID, &testRevoked)
 	if err != nil {
 		return nil, translate(err, "find token signer")
 	}

@@ -30,9 +30,12 @@ type Client struct {
 	ReservedMicros    Micros
 	RequestsPerMinute int
 	MaxConcurrent     int
-	WebhookURL        string
-	CreatedAt         time.Time
-	UpdatedAt         time.Time
+	// DefaultService is the service of the tenant's requests that name
+	// none; empty means banana.
+	DefaultService Service
+	WebhookURL     string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // KeyKind is what an API key may do.
