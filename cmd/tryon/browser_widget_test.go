@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -13,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +21,9 @@ import (
 	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/tryonhq/tryon/pkg/clienttoken"
+	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
 // TestWidgetSize keeps widget.js within its budget: at most 25 KB gzipped.
@@ -288,35 +290,48 @@ func mintToken(t *testing.T, dev devServer, key, origin string, seconds int) str
 	return env.Data.Token
 }
 
-// waitExpired waits until Tryon refuses token as expired: past its exp
-// claim plus the leeway Tryon gives for clock skew. It asks Tryon only
-// then, since every request a valid token makes counts against the
-// shopper's rate limit.
-func waitExpired(t *testing.T, dev devServer, token, origin string) {
+// mintExpiredToken signs, as a shop's server would offline, a client token
+// for origin that expired a minute past the leeway Tryon gives for clock
+// skew: a fresh signing secret for the demo tenant comes from
+// `tryon client token-secret rotate` (with a grace period, so the tokens
+// already handed out stay valid), and the claims are dated in the past.
+func mintExpiredToken(t *testing.T, dev devServer, origin string) string {
 	t.Helper()
-	parts := strings.Split(token, ".")
-	var claims struct {
-		Exp int64 `json:"exp"`
-	}
-	if payload, err := base64.RawURLEncoding.DecodeString(parts[min(1, len(parts)-1)]); err != nil || json.Unmarshal(payload, &claims) != nil || claims.Exp == 0 {
-		t.Fatalf("the token's claims: %v", err)
-	}
-	time.Sleep(time.Until(time.Unix(claims.Exp, 0).Add(clienttoken.Leeway + time.Second)))
-	for range 5 {
-		req, _ := http.NewRequest(http.MethodGet, dev.url("127.0.0.1", "/generate/01a23741-043d-746d-ae54-15255ace6415"), nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Origin", origin)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
+	env := func(k string) (string, bool) {
+		if k == "DATABASE_URL" {
+			return dev.db, true
 		}
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusUnauthorized {
-			return
-		}
-		time.Sleep(time.Second)
+		return "", false
 	}
-	t.Fatal("Tryon still accepts the expired token")
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"client", "token-secret", "rotate", "demo", "-grace", "1h"}, env, &out, &errOut); err != nil {
+		t.Fatalf("token-secret rotate: %v: %s", err, errOut.String())
+	}
+	field := func(name string) string {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+		t.Fatalf("no %s in %q", name, out.String())
+		return ""
+	}
+	version, err := strconv.Atoi(field("kid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	issued := time.Now().Add(-clienttoken.Leeway - 5*time.Minute)
+	token, err := clienttoken.Mint(field("secret"), version, clienttoken.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: field("iss"), Subject: "shopper-1", ID: "expired-token-test",
+			IssuedAt: jwt.NewNumericDate(issued), ExpiresAt: jwt.NewNumericDate(issued.Add(4 * time.Minute)),
+		},
+		Mode: tryon.ModeTest, Origins: []string{origin}, Scope: "generate read",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return token
 }
 
 func (s *testShop) answer(status int, tokens ...string) {
@@ -341,7 +356,7 @@ func TestBrowserWidgetErrors(t *testing.T) {
 	shop := newTestShop(t, dev)
 	b.expect(apiErrors)
 	photo := personPhoto(t, 600, 800)
-	expired := mintToken(t, dev, dev.test, shop.url, 1)
+	expired := mintExpiredToken(t, dev, shop.url)
 
 	open := func(b *browser, query string) {
 		b.t.Helper()
@@ -380,9 +395,6 @@ func TestBrowserWidgetErrors(t *testing.T) {
 
 	t.Run("ExpiredTokenRefreshed", func(t *testing.T) {
 		b := b.in(t)
-		// Tryon forgives 30 s of clock skew, so the token minted first
-		// expires while the other cases run.
-		waitExpired(t, dev, expired, shop.url)
 		shop.answer(0, expired, mintToken(t, dev, dev.test, shop.url, 900))
 		open(b, "")
 		b.do("press Generate", chromedp.Click(widgetButtonNamed("Generate")))
