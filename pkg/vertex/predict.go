@@ -97,7 +97,7 @@ func (p *Provider) Generate(ctx context.Context, req tryon.ProviderRequest) (*tr
 			body.Parameters.OutputOptions = &outputOptions{MIMEType: media.PNG}
 		}
 		var err error
-		if out, err = p.predict(ctx, body); err != nil {
+		if out, err = p.predictWithRetry(ctx, body); err != nil {
 			return nil, err
 		}
 		person = &tryon.Image{Bytes: out.Bytes, ContentType: out.ContentType, Width: out.Width, Height: out.Height}

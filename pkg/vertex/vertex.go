@@ -21,6 +21,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/google"
 
+	"github.com/tryonhq/tryon/pkg/retry"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -64,6 +65,7 @@ type Provider struct {
 	tokens                            oauth2.TokenSource
 	configErr                         string
 	log                               *slog.Logger
+	retry                             retry.Policy
 }
 
 var _ tryon.Provider = (*Provider)(nil)
@@ -73,7 +75,7 @@ var _ tryon.Provider = (*Provider)(nil)
 // secret shows in the logs rather than stopping the whole deployment.
 func New(cfg Config) *Provider {
 	p := &Provider{project: cfg.Project, location: cfg.Location, model: cfg.Model,
-		baseURL: strings.TrimRight(cfg.BaseURL, "/"), client: cfg.HTTPClient, log: cfg.Logger}
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"), client: cfg.HTTPClient, log: cfg.Logger, retry: defaultRetryPolicy}
 	if p.location == "" {
 		p.location = DefaultLocation
 	}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tryonhq/tryon/pkg/tryon"
 	"github.com/tryonhq/tryon/pkg/vertex/vertexfake"
@@ -43,6 +44,7 @@ func newTestProvider(t *testing.T) (*vertexfake.Server, *Provider, *syncBuffer) 
 	logs := &syncBuffer{}
 	p := New(Config{CredentialsJSON: f.CredentialsJSON(), BaseURL: f.URL(), HTTPClient: &http.Client{},
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	p.retry.Sleep = func(context.Context, time.Duration) error { return nil }
 	return f, p, logs
 }
 
@@ -147,16 +149,17 @@ func TestPredictOutfitChainsOutputs(t *testing.T) {
 // TestPredictFailures classifies Vertex's answers.
 func TestPredictFailures(t *testing.T) {
 	for _, c := range []struct {
-		sc   vertexfake.Scenario
-		kind tryon.FailureKind
+		sc    vertexfake.Scenario
+		kind  tryon.FailureKind
+		calls int // predictions made: quota and unavailable are tried three times
 	}{
-		{vertexfake.Filtered, tryon.FailContentBlocked},
-		{vertexfake.Invalid, tryon.FailInvalidRequest},
-		{vertexfake.Quota, tryon.FailRateLimited},
-		{vertexfake.Unavailable, tryon.FailUnavailable},
-		{vertexfake.NoPredicts, tryon.FailNoOutput},
-		{vertexfake.BadToken, tryon.FailAuth},
-		{vertexfake.Unauthorize, tryon.FailAuth},
+		{vertexfake.Filtered, tryon.FailContentBlocked, 1},
+		{vertexfake.Invalid, tryon.FailInvalidRequest, 1},
+		{vertexfake.Quota, tryon.FailRateLimited, 3},
+		{vertexfake.Unavailable, tryon.FailUnavailable, 3},
+		{vertexfake.NoPredicts, tryon.FailNoOutput, 1},
+		{vertexfake.BadToken, tryon.FailAuth, 0},
+		{vertexfake.Unauthorize, tryon.FailAuth, 1},
 	} {
 		t.Run(string(c.sc), func(t *testing.T) {
 			f, p, logs := newTestProvider(t)
@@ -167,6 +170,9 @@ func TestPredictFailures(t *testing.T) {
 			var pe *tryon.ProviderError
 			if !errors.As(err, &pe) || pe.Kind != c.kind {
 				t.Fatalf("err = %v, want kind %s", err, c.kind)
+			}
+			if n := len(f.Predictions()); n != c.calls {
+				t.Errorf("%d predictions, want %d", n, c.calls)
 			}
 			if strings.Contains(logs.String(), "PRIVATE KEY") || strings.Contains(logs.String(), "ya29.") {
 				t.Error("a secret reached the log")
