@@ -244,12 +244,27 @@ func (r *Runner) runLong(ctx context.Context, res *Result, id uuid.UUID, op tryo
 			Code: tryon.CodeUpstreamError, Message: "the job could not be recorded"}}, budget, baseURL)
 	}
 	for {
-		out, err := timed(ctx, func() (*tryon.Result, error) { return op.Poll(pctx, name) })
+		// Readers poll the same job: each poll is made under its lease, so
+		// whoever finds the video done downloads and stores it alone, and
+		// the others see the finished generation.
+		claimed, g, err := r.Store.ClaimPoll(ctx, id, budget.Kill.Sub(r.now()))
 		switch {
-		case err == nil && out != nil:
-			return r.complete(ctx, res, id, out, budget, baseURL)
-		case err != nil && !transient(err):
-			return r.finish(ctx, res, id, r.failure(id, err, false), budget, baseURL)
+		case err == nil && g.Status != tryon.StatusProcessing:
+			res.Generation = g
+			return res, nil
+		case err == nil && claimed:
+			out, err := timed(ctx, func() (*tryon.Result, error) { return op.Poll(pctx, name) })
+			switch {
+			case err == nil && out != nil:
+				return r.complete(ctx, res, id, out, budget, baseURL)
+			case err != nil && !transient(err):
+				return r.finish(ctx, res, id, r.failure(id, err, false), budget, baseURL)
+			}
+			if err := r.Store.HoldPoll(ctx, id, r.Settings.PollInterval); err != nil {
+				r.Log.Warn("hold poll", "generation", id, "error", err)
+			}
+		case err != nil:
+			r.Log.Warn("claim poll", "generation", id, "error", err)
 		}
 		wait := min(r.Settings.PollInterval, time.Until(budget.Wait))
 		if wait <= 0 || tryon.Sleep(pctx, wait) != nil {
