@@ -10,13 +10,15 @@ import (
 
 func runBench(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"bench needs generate or metrics"}
+		return usageError{"bench needs generate, metrics or load"}
 	}
 	switch args[0] {
 	case "generate":
 		return benchGenerate(ctx, e, args[1:])
 	case "metrics":
 		return benchMetrics(ctx, e, args[1:])
+	case "load":
+		return benchLoad(ctx, e, args[1:])
 	}
 	return usageError{fmt.Sprintf("unknown benchmark %q", args[0])}
 }
