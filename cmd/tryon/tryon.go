@@ -78,6 +78,7 @@ const usage = `usage: tryon <command> [arguments]
   bench generate [-clients 8] [-requests 2000]
   bench metrics [-sizes 10000,100000,1000000,10000000]
   bench hostile [-clients 16] [-rounds 3] [-memlimit 100MiB]
+  bench load [-requests 2000] [-latency 5s] [-pool 4]
 
 <client> is a client's id or name. Commands that use the database read DATABASE_URL.`
 

@@ -79,15 +79,12 @@ func FindSchema() (string, error) {
 }
 
 // ApplySchema runs the schema file on conn. The schema is idempotent, so
-// applying it to an up-to-date database changes nothing.
+// applying it to an up-to-date database changes nothing; it is applied one
+// statement at a time so that it is safe while traffic flows (migrate.go).
 func ApplySchema(ctx context.Context, conn *pgx.Conn, path string) error {
 	sql, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
-	// The simple protocol runs the whole multi-statement file in one go.
-	if _, err := conn.PgConn().Exec(ctx, string(sql)).ReadAll(); err != nil {
-		return fmt.Errorf("apply schema: %w", err)
-	}
-	return nil
+	return applyStatements(ctx, conn, string(sql))
 }
