@@ -19,6 +19,12 @@ func runClient(ctx context.Context, e env, args []string) error {
 		return usageError{"client needs a subcommand"}
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "statement":
+		return runStatement(ctx, e, args)
+	case "stripe":
+		return runClientStripe(ctx, e, args)
+	}
 	fs := flag.NewFlagSet("client "+sub, flag.ContinueOnError)
 	reason := fs.String("reason", "", "why (recorded in the client's ledger)")
 	prepaid := fs.Int64("prepaid", -1, "make the client prepaid with this opening balance in micro-dollars")
@@ -89,6 +95,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		if err := printClient(e, c); err != nil {
+			return err
+		}
+		if err := printStripe(ctx, e, s, c.ID.String()); err != nil {
 			return err
 		}
 		entries, err := s.Ledger(ctx, c.ID)

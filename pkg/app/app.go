@@ -32,6 +32,8 @@ type App struct {
 	Runner *generation.Runner
 	Server *httpapi.Server
 	Log    *slog.Logger
+	// Billing is statements, and with Stripe configured its meter and top-ups.
+	Billing httpapi.Billing
 }
 
 // Options adjust the wiring for local runs and tests.
@@ -84,8 +86,9 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 			WebhookLease: cfg.WebhookTimeout + 30*time.Second, DefaultPrice: cfg.DefaultPrice,
 		},
 	}
-	return &App{Config: cfg, Store: store, Runner: runner, Log: log,
-		Server: httpapi.NewServer(cfg, store, runner, log)}, nil
+	bill := newBilling(cfg, store, log)
+	return &App{Config: cfg, Store: store, Runner: runner, Log: log, Billing: bill,
+		Server: httpapi.NewServer(cfg, store, runner, log).WithBilling(bill)}, nil
 }
 
 // Close releases the database pool.

@@ -45,6 +45,9 @@ var Routes = []Route{
 	{"client_metrics", "ClientMetrics", http.MethodGet, "/metrics/client/{id}", TenantOrAdmin, 30, (*Server).handleClientMetrics},
 	{"asset", "Asset", http.MethodGet, "/assets/{token}", Public, 15, (*Server).handleAsset},
 	{"cron", "Cron", http.MethodGet, "/api/cron", Cron, 300, (*Server).handleCron},
+	{"statement", "Statement", http.MethodGet, "/billing/statement", TenantOrAdmin, 60, (*Server).handleStatement},
+	{"topup", "Topup", http.MethodPost, "/billing/topup", Tenant, 30, (*Server).handleTopup},
+	{"stripe_webhook", "StripeWebhook", http.MethodPost, "/stripe/webhook", Public, 30, (*Server).handleStripeWebhook},
 	// not_found answers every other path with the JSON 404 (vercel.json's
 	// last rewrite sends them there).
 	{"not_found", "NotFound", "", "", Public, 10, (*Server).handleNotFound},

@@ -22,6 +22,8 @@ type Server struct {
 	runner *generation.Runner
 	keys   *apikey.Cache
 	log    *slog.Logger
+	// billing serves statements, top-ups and Stripe (billing.go).
+	billing Billing
 }
 
 // NewServer returns a Server over its dependencies.
