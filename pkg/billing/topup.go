@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
@@ -136,6 +137,11 @@ func (t *Topups) HandleWebhook(ctx context.Context, payload []byte, signature st
 	}
 	outcome, err := t.Store.CreditTopup(ctx, Topup{EventID: ev.ID, EventType: ev.Type, SessionID: s.ID,
 		ClientID: clientID, AmountMicros: tryon.Micros(s.AmountTotal * MicrosPerCent)})
+	if errors.Is(err, tryon.ErrNotFound) {
+		// The tenant was deleted after it paid: retrying cannot help.
+		t.Log.Error("stripe top-up for an unknown tenant: not credited", "event_id", ev.ID, "session_id", s.ID, "client_id", clientID)
+		return t.record(ctx, ev, "unknown_client")
+	}
 	if err != nil {
 		return "", err
 	}
