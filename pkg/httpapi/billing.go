@@ -99,7 +99,7 @@ func (s *Server) handleStatement(w http.ResponseWriter, r *http.Request) {
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="tryon-`+stmt.ClientName+`-`+month.String()+`.csv"`)
+	h.Set("Content-Disposition", `attachment; filename="tryon-`+clientID.String()+`-`+month.String()+`.csv"`)
 	s.writeHead(w, r, http.StatusOK)
 	if r.Method == http.MethodHead {
 		return
