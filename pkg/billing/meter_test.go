@@ -10,6 +10,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/apptest"
 	"github.com/tryonhq/tryon/pkg/billing"
 	"github.com/tryonhq/tryon/pkg/stripemock"
+	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
 const meterPath = "/v1/billing/meter_events"
@@ -198,6 +199,17 @@ func TestMeterFailuresAreVisible(t *testing.T) {
 	}
 	if st.Pending != 1 || st.LastError == "" || st.CustomerID != "cus_TryonShop2" {
 		t.Errorf("state %+v, want one pending event with its error", st)
+	}
+	admin := env.Key(nil, tryon.KeyAdmin, nil)
+	r = env.Do("GET", "/metrics", admin, nil)
+	var m struct {
+		StripeMeter *struct {
+			Pending int64 `json:"pending"`
+			Failed  int64 `json:"failed"`
+		} `json:"stripe_meter"`
+	}
+	if err := json.Unmarshal(r.Data, &m); r.Status != 200 || err != nil || m.StripeMeter == nil || m.StripeMeter.Pending != 1 {
+		t.Errorf("GET /metrics (admin): %d %.300s", r.Status, r.Body)
 	}
 	var attempts int
 	var due bool

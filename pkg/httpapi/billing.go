@@ -281,3 +281,24 @@ const (
 	MeterDrainTime = 30 * time.Second
 	MeterDrainMax  = 2000
 )
+
+// platformMetricsWithStripe is the platform view with the Stripe meter's
+// outbox, when Stripe is configured: events waiting, and events failed for
+// good, which an operator must look at.
+type platformMetricsWithStripe struct {
+	platformMetrics
+	StripeMeter *postgres.MeterOutboxTotals `json:"stripe_meter,omitempty"`
+}
+
+func (s *Server) withStripeMeter(r *http.Request, m platformMetrics) platformMetricsWithStripe {
+	out := platformMetricsWithStripe{platformMetrics: m}
+	if s.billing.Meter == nil {
+		return out
+	}
+	if left, err := s.store.MeterOutbox(context.WithoutCancel(r.Context())); err == nil {
+		out.StripeMeter = left
+	} else {
+		s.log.Warn("stripe meter outbox", "error", err)
+	}
+	return out
+}
