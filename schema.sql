@@ -613,23 +613,20 @@ $$;
 -- usage_records and client_ledger as they are; Stripe's tables are new.
 
 -- tryon_balance_at is a prepaid tenant's balance at a moment (NULL when the
--- tenant was postpaid then). It starts from the last ledger entry at or before
--- the moment that set the balance outright (the tenant's creation, or a
--- switch of billing), adds the ledger's credits after it and takes away the
--- usage records after it, all before the moment. Statements use it for their
--- opening and closing balances, so both follow from the same rows the
--- statement lists.
+-- tenant was postpaid then, or did not exist yet). Every ledger entry records
+-- the balance just after it (balance_after), so the balance at a moment is the
+-- last entry's before it, less the usage records charged between the two.
+-- Statements use it for their opening and closing balances, so both follow
+-- from the same rows the statement lists. (A charge settling in the very
+-- transaction-instant of a ledger change may land on the wrong side of it.)
 CREATE OR REPLACE FUNCTION tryon_balance_at(p_client uuid, p_at timestamptz) RETURNS bigint
 LANGUAGE sql STABLE AS $$
     WITH anchor AS (
-        SELECT l.id, l.balance_after, l.created_at FROM client_ledger l
+        SELECT l.balance_after, l.created_at FROM client_ledger l
         WHERE l.client_id = p_client AND l.created_at < p_at
-          AND (l.kind = 'create' OR l.details ? 'billing')
-        ORDER BY l.id DESC LIMIT 1
+        ORDER BY l.created_at DESC, l.id DESC LIMIT 1
     )
     SELECT a.balance_after
-           + coalesce((SELECT sum(l.amount_micros) FROM client_ledger l
-                       WHERE l.client_id = p_client AND l.kind = 'credit' AND l.id > a.id AND l.created_at < p_at), 0)
            - coalesce((SELECT sum(u.amount_micros) FROM usage_records u
                        WHERE u.client_id = p_client AND u.created_at > a.created_at AND u.created_at < p_at), 0)
     FROM anchor a
@@ -645,10 +642,15 @@ CREATE TABLE IF NOT EXISTS stripe_customers (
 
 -- The outbox of Stripe Billing meter events: one row per usage record of a
 -- tenant linked to a Stripe customer, written by a trigger on usage_records,
--- so it commits or rolls back with the charge itself whichever code path
--- settles. The cron sweep drains it; the generation id is the meter event's
--- identifier, which Stripe deduplicates, so a resend after a crash between
--- sending and marking counts once.
+-- so it commits or rolls back with the charge itself. A trigger rather than a
+-- line in the settlement function: whichever code path writes a usage record
+-- (today tryon_finish) queues its event without knowing about Stripe, and the
+-- settlement SQL stays about settling. A separate table rather than a column
+-- on usage_records keeps the charge's row immutable and the delivery state
+-- (attempts, backoff, errors) out of the billing record. The cron sweep
+-- drains it; the generation id is the meter event's identifier, which Stripe
+-- deduplicates, so a resend after a crash between sending and marking
+-- counts once.
 CREATE TABLE IF NOT EXISTS stripe_meter_events (
     generation_id   uuid PRIMARY KEY REFERENCES usage_records (generation_id) ON DELETE CASCADE,
     client_id       uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,

@@ -246,6 +246,25 @@ func TestStatementAccess(t *testing.T) {
 	if s.OpeningBalanceMicros != nil || s.ClosingBalanceMicros != nil || s.Generations != 1 || s.UsageMicros != 40_000 {
 		t.Errorf("postpaid statement: %s", r.Data)
 	}
+	// Made prepaid during the month: no opening balance, a closing one equal
+	// to the balance.
+	ctx := context.Background()
+	if _, err := env.Store.ChangeClient(ctx, shop.Client.ID, postgres.ClientChange{Reason: "now prepaid", MakePrepaid: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Store.ChangeClient(ctx, shop.Client.ID, postgres.ClientChange{Reason: "first credit", CreditMicros: 300_000}); err != nil {
+		t.Fatal(err)
+	}
+	generate(t, env, shop.LiveKey, "a coat", 200)
+	r = env.Do("GET", "/billing/statement?month="+month, shop.LiveKey, nil)
+	s = statementJSON{}
+	if err := json.Unmarshal(r.Data, &s); r.Status != 200 || err != nil {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	if s.OpeningBalanceMicros != nil || s.ClosingBalanceMicros == nil || *s.ClosingBalanceMicros != 260_000 || s.UsageMicros != 80_000 || s.CreditsMicros != 300_000 {
+		t.Errorf("statement of a tenant made prepaid mid-month: %s", r.Data)
+	}
+
 	for _, c := range []struct {
 		name, path, key string
 		want            int
