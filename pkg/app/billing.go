@@ -16,8 +16,8 @@ import (
 // send with stripe-go's retries can take.
 const meterLease = 2 * time.Minute
 
-// newBilling wires statements, and with STRIPE_SECRET_KEY set the Stripe
-// meter and top-ups.
+// newBilling wires statements; with STRIPE_SECRET_KEY the Stripe meter, and
+// with STRIPE_WEBHOOK_SECRET too, top-ups.
 func newBilling(cfg *config.Config, store *postgres.Store, log *slog.Logger) httpapi.Billing {
 	b := httpapi.Billing{Statements: &billing.Statements{Store: store}}
 	if !cfg.StripeEnabled() {
@@ -26,6 +26,11 @@ func newBilling(cfg *config.Config, store *postgres.Store, log *slog.Logger) htt
 	sc := stripeapi.New(stripeapi.Config{SecretKey: cfg.StripeSecretKey, WebhookSecret: cfg.StripeWebhookSecret,
 		APIURL: cfg.StripeAPIURL, MeterEventName: cfg.StripeMeterEventName})
 	b.Meter = &billing.Meter{Store: store, Sender: sc, Log: log, Lease: meterLease}
+	if cfg.StripeWebhookSecret == "" {
+		// A top-up paid without a webhook to report it would never be
+		// credited: no top-ups then.
+		return b
+	}
 	b.Topups = &billing.Topups{Store: store, Checkout: sc, Events: sc, Log: log,
 		MinMicros: tryon.Micros(cfg.StripeTopupMin), MaxMicros: tryon.Micros(cfg.StripeTopupMax)}
 	return b

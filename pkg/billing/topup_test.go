@@ -70,6 +70,7 @@ func TestTopupCreatesACheckoutSession(t *testing.T) {
 		{"BadReturnURL", shop.LiveKey, map[string]any{"amount_micros": 20_000_000, "cancel_url": "javascript:alert(1)"}, 400},
 		{"UnknownField", shop.LiveKey, map[string]any{"amount": 20}, 400},
 		{"AdminForbidden", admin, map[string]any{"amount_micros": 20_000_000}, 403},
+		{"TestKeyForbidden", shop.TestKey, map[string]any{"amount_micros": 20_000_000}, 403},
 		{"NoKey", "", map[string]any{"amount_micros": 20_000_000}, 401},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -77,6 +78,27 @@ func TestTopupCreatesACheckoutSession(t *testing.T) {
 				t.Errorf("%d %s, want %d", r.Status, r.Body, c.want)
 			}
 		})
+	}
+}
+
+// Without a webhook secret a payment could never be credited: no top-ups.
+func TestNoTopupsWithoutAWebhookSecret(t *testing.T) {
+	sm := stripemock.Start(t)
+	env := apptest.New(t, apptest.Options{Settings: map[string]string{"STRIPE_SECRET_KEY": "sk_test_tryon", "STRIPE_API_URL": sm.URL}})
+	balance := tryon.Micros(0)
+	shop := env.Tenant(apptest.TenantOptions{BalanceMicros: &balance})
+	if r := env.Do("POST", "/billing/topup", shop.LiveKey, map[string]any{"amount_micros": 20_000_000}); r.Status != 404 {
+		t.Errorf("top-up: %d %s, want 404", r.Status, r.Body)
+	}
+	body, sig := checkoutEvent(t, "evt_1", "checkout.session.completed", "cs_1", shop.Client.ID.String(), 2000, true)
+	if status, _ := postEvent(t, env, body, sig); status != 404 {
+		t.Errorf("webhook: %d, want 404", status)
+	}
+	if env.App.Billing.Meter == nil {
+		t.Error("the meter is off though STRIPE_SECRET_KEY is set")
+	}
+	if len(sm.Requests()) != 0 {
+		t.Errorf("Stripe was called: %v", sm.Requests())
 	}
 }
 

@@ -77,8 +77,8 @@ type Config struct {
 	InputFetchTimeout time.Duration `envconfig:"INPUT_FETCH_TIMEOUT" default:"15s" desc:"time allowed to fetch one input image"`
 	WebhookTimeout    time.Duration `envconfig:"WEBHOOK_TIMEOUT" default:"5s" desc:"time allowed for one webhook delivery"`
 
-	StripeSecretKey      string `envconfig:"STRIPE_SECRET_KEY" desc:"Stripe secret key; when set, linked tenants' usage goes to Stripe Billing and top-ups are on"`
-	StripeWebhookSecret  string `envconfig:"STRIPE_WEBHOOK_SECRET" desc:"signing secret (whsec_...) of the Stripe webhook endpoint /stripe/webhook"`
+	StripeSecretKey      string `envconfig:"STRIPE_SECRET_KEY" desc:"Stripe secret key; when set, linked tenants' usage goes to Stripe Billing meters"`
+	StripeWebhookSecret  string `envconfig:"STRIPE_WEBHOOK_SECRET" desc:"signing secret (whsec_...) of the Stripe webhook endpoint /stripe/webhook; with STRIPE_SECRET_KEY, turns top-ups on"`
 	StripeMeterEventName string `envconfig:"STRIPE_METER_EVENT_NAME" default:"tryon_usage_micros" desc:"event_name of the Stripe meter that sums usage in micro-dollars"`
 	StripeAPIURL         string `envconfig:"STRIPE_API_URL" default:"https://api.stripe.com" desc:"Stripe API base URL"`
 	StripeTopupMin       int64  `envconfig:"STRIPE_TOPUP_MIN_MICROS" default:"5000000" desc:"smallest top-up through Checkout, micro-dollars (whole cents, at least 500000)"`

@@ -159,6 +159,11 @@ func (s *Server) handleTopup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, tryon.Errorf(tryon.CodeNotFound, "top-ups are not enabled on this deployment"), nil)
 		return
 	}
+	if st.principal.Key.Kind != tryon.KeyLive {
+		// Test keys never touch money.
+		s.writeError(w, r, tryon.Errorf(tryon.CodeForbidden, "top-ups need a live key"), nil)
+		return
+	}
 	if err := s.hitRate(r); err != nil {
 		s.writeError(w, r, err, nil)
 		return
