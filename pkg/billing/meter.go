@@ -63,6 +63,14 @@ type Meter struct {
 	Lease time.Duration
 }
 
+// MeterOutbox counts the outbox's unsent events, for metrics.
+type MeterOutbox struct {
+	Pending int64 `json:"pending"`
+	Failed  int64 `json:"failed"`
+	// OldestPendingSeconds is how long the oldest pending event has waited.
+	OldestPendingSeconds int64 `json:"oldest_pending_seconds"`
+}
+
 // DrainReport says what one drain did.
 type DrainReport struct {
 	Sent   int `json:"sent"`

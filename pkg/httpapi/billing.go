@@ -11,7 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/billing"
 	"github.com/tryonhq/tryon/pkg/generation"
-	"github.com/tryonhq/tryon/pkg/postgres"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -239,7 +238,7 @@ type cronReport struct {
 	generation.SweepReport
 	StripeMeter *billing.DrainReport `json:"stripe_meter,omitempty"`
 	// StripeMeterOutbox is what is left unsent after the drain.
-	StripeMeterOutbox *postgres.MeterOutboxTotals `json:"stripe_meter_outbox,omitempty"`
+	StripeMeterOutbox *billing.MeterOutbox `json:"stripe_meter_outbox,omitempty"`
 	// StripeMeterError is why the drain stopped early, if it did.
 	StripeMeterError string `json:"stripe_meter_error,omitempty"`
 }
@@ -292,7 +291,7 @@ const (
 // good, which an operator must look at.
 type platformMetricsWithStripe struct {
 	platformMetrics
-	StripeMeter *postgres.MeterOutboxTotals `json:"stripe_meter,omitempty"`
+	StripeMeter *billing.MeterOutbox `json:"stripe_meter,omitempty"`
 }
 
 func (s *Server) withStripeMeter(r *http.Request, m platformMetrics) platformMetricsWithStripe {

@@ -62,19 +62,11 @@ func (s *Store) RetryMeterEvent(ctx context.Context, generationID uuid.UUID, err
 	return translate(err, "retry meter event")
 }
 
-// MeterOutboxTotals counts the outbox's events by state, for metrics.
-type MeterOutboxTotals struct {
-	Pending int64 `json:"pending"`
-	Failed  int64 `json:"failed"`
-	// OldestPendingSeconds is how long the oldest pending event has waited.
-	OldestPendingSeconds int64 `json:"oldest_pending_seconds"`
-}
-
 // MeterOutbox counts the unsent meter events of every tenant.
-func (s *Store) MeterOutbox(ctx context.Context) (*MeterOutboxTotals, error) {
+func (s *Store) MeterOutbox(ctx context.Context) (*billing.MeterOutbox, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	var t MeterOutboxTotals
+	var t billing.MeterOutbox
 	err := s.pool.QueryRow(ctx, `
 		SELECT count(*) FILTER (WHERE status = 'pending'), count(*) FILTER (WHERE status = 'failed'),
 		       coalesce(extract(epoch FROM now() - min(occurred_at) FILTER (WHERE status = 'pending'))::bigint, 0)
