@@ -63,8 +63,17 @@ func TestClientStatementAndStripeCommands(t *testing.T) {
 	if !strings.Contains(out, "customer cus_AcmeCorp42; meter events: 0 sent, 1 pending, 1 failed") || !strings.Contains(out, "No such customer") {
 		t.Errorf("show:\n%s", out)
 	}
+	c.must("client", "stripe", "link", "acme", "cus_AcmeCorp43")
 	if out := c.must("client", "stripe", "retry", "acme"); !strings.HasPrefix(out, "1 failed meter events") {
 		t.Errorf("retry: %s", out)
+	}
+	var customers []string
+	err = env.Store.Pool().QueryRow(context.Background(),
+		`SELECT array_agg(customer_id ORDER BY customer_id) FROM stripe_meter_events`).Scan(&customers)
+	// The retried event goes to the customer linked now; the pending one
+	// keeps the customer of its charge.
+	if strings.Join(customers, ",") != "cus_AcmeCorp42,cus_AcmeCorp43" {
+		t.Errorf("customers after relink and retry: %v (%v)", customers, err)
 	}
 	st, err := env.Store.StripeMeterStateOf(context.Background(), mustClient(t, env.Store, "acme"))
 	if err != nil || st.Pending != 2 || st.Failed != 0 {

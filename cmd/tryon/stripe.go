@@ -60,7 +60,7 @@ func runStripe(ctx context.Context, e env, s *postgres.Store, pos []string) erro
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stdout, "%d failed meter events of %s queued again\n", n, c.Name)
+		fmt.Fprintf(e.stdout, "%d failed meter events of %s queued again, to its current Stripe customer\n", n, c.Name)
 		return nil
 	}
 	return usageError{form}

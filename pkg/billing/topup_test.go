@@ -47,7 +47,7 @@ func TestTopupCreatesACheckoutSession(t *testing.T) {
 		"mode": "payment", "metadata[client_id]": shop.Client.ID.String(), "metadata[amount_micros]": "20000000",
 		"line_items[0][price_data][unit_amount]": "2000", "line_items[0][price_data][currency]": "usd",
 		"line_items[0][quantity]": "1", "customer": "cus_TryonShop3", "success_url": "https://shop.example/paid",
-		"client_reference_id": shop.Client.ID.String(),
+		"client_reference_id": shop.Client.ID.String(), "adaptive_pricing[enabled]": "false",
 	} {
 		if got := f.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)

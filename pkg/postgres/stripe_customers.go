@@ -70,12 +70,15 @@ func (s *Store) StripeMeterStateOf(ctx context.Context, clientID uuid.UUID) (*St
 }
 
 // RetryFailedMeterEvents puts a tenant's failed meter events back in the
-// queue (after the operator fixed what failed them); it returns how many.
+// queue (after the operator fixed what failed them), addressed to the
+// tenant's current Stripe customer, since a wrong link is the usual cause;
+// it returns how many.
 func (s *Store) RetryFailedMeterEvents(ctx context.Context, clientID uuid.UUID) (int64, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	tag, err := s.pool.Exec(ctx, `
-		UPDATE stripe_meter_events SET status = 'pending', attempts = 0, next_attempt_at = now()
-		WHERE client_id = $1 AND status = 'failed'`, clientID)
+		UPDATE stripe_meter_events e SET status = 'pending', attempts = 0, next_attempt_at = now(),
+			customer_id = coalesce((SELECT c.customer_id FROM stripe_customers c WHERE c.client_id = e.client_id), e.customer_id)
+		WHERE e.client_id = $1 AND e.status = 'failed'`, clientID)
 	return tag.RowsAffected(), translate(err, "retry meter events")
 }

@@ -85,6 +85,9 @@ func (c *Client) CreateCheckout(ctx context.Context, r billing.CheckoutRequest) 
 		SuccessURL:        stripe.String(r.SuccessURL),
 		CancelURL:         stripe.String(r.CancelURL),
 		ClientReferenceID: stripe.String(r.ClientID.String()),
+		// The payer pays in US dollars: with Adaptive Pricing the session's
+		// amount would be in the payer's currency, not the credit's.
+		AdaptivePricing: &stripe.CheckoutSessionCreateAdaptivePricingParams{Enabled: stripe.Bool(false)},
 		LineItems: []*stripe.CheckoutSessionCreateLineItemParams{{
 			Quantity: stripe.Int64(1),
 			PriceData: &stripe.CheckoutSessionCreateLineItemPriceDataParams{
