@@ -41,6 +41,7 @@ func meterRequests(sm *stripemock.Mock) []stripemock.Request {
 // Stripe counts it once; unlinked tenants, test traffic and failures send
 // nothing.
 func TestMeterEventsOncePerBilledGeneration(t *testing.T) {
+	t.Parallel()
 	sm := stripemock.Start(t)
 	env := stripeEnv(t, sm.URL)
 	ctx := context.Background()
@@ -176,6 +177,7 @@ func TestMeterEventsOncePerBilledGeneration(t *testing.T) {
 // When Stripe cannot be reached the event stays pending with its error and
 // a retry time, visible per tenant and in the cron report.
 func TestMeterFailuresAreVisible(t *testing.T) {
+	t.Parallel()
 	env := stripeEnv(t, "http://127.0.0.1:1")
 	ctx := context.Background()
 	shop := env.Tenant(apptest.TenantOptions{})

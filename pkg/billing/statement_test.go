@@ -75,6 +75,7 @@ func generate(t *testing.T, env *apptest.Env, key, prompt string, want int) stri
 // against the usage records and the ledger, read independently, and the
 // months against each other and the balance.
 func TestStatementsReconcile(t *testing.T) {
+	t.Parallel()
 	env := apptest.New(t, apptest.Options{Settings: map[string]string{"PRICE_BANANA_MICROS": "40000"}})
 	ctx := context.Background()
 	opening := tryon.Micros(5_000_000)
@@ -231,6 +232,7 @@ func TestStatementsReconcile(t *testing.T) {
 // A postpaid tenant's statement has no balances; a tenant reads only its
 // own; the month must be well formed and not in the future.
 func TestStatementAccess(t *testing.T) {
+	t.Parallel()
 	env := apptest.New(t, apptest.Options{})
 	shop := env.Tenant(apptest.TenantOptions{})
 	other := env.Tenant(apptest.TenantOptions{})

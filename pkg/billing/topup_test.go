@@ -14,6 +14,7 @@ import (
 )
 
 func TestTopupCreatesACheckoutSession(t *testing.T) {
+	t.Parallel()
 	sm := stripemock.Start(t)
 	env := stripeEnv(t, sm.URL)
 	ctx := context.Background()
@@ -83,6 +84,7 @@ func TestTopupCreatesACheckoutSession(t *testing.T) {
 
 // Without a webhook secret a payment could never be credited: no top-ups.
 func TestNoTopupsWithoutAWebhookSecret(t *testing.T) {
+	t.Parallel()
 	sm := stripemock.Start(t)
 	env := apptest.New(t, apptest.Options{Settings: map[string]string{"STRIPE_SECRET_KEY": "sk_test_tryon", "STRIPE_API_URL": sm.URL}})
 	balance := tryon.Micros(0)
@@ -149,6 +151,7 @@ func balanceOf(t *testing.T, env *apptest.Env, id uuid.UUID) tryon.Micros {
 // A paid Checkout session credits the tenant once, however often and
 // however concurrently Stripe delivers its events.
 func TestStripeWebhookCreditsATopupOnce(t *testing.T) {
+	t.Parallel()
 	sm := stripemock.Start(t)
 	env := stripeEnv(t, sm.URL)
 	ctx := context.Background()

@@ -10,6 +10,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -91,8 +92,13 @@ func Start(tb testing.TB) *Mock {
 	if bin == "" {
 		tb.Fatal(InstallHint)
 	}
-	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0")
-	setParentDeathSignal(cmd)
+	// Both listeners on free loopback ports: by default stripe-mock also
+	// serves HTTPS on port 12112, which a second mock (a parallel test,
+	// another test binary) cannot bind, and it exits. No parent-death
+	// signal: Linux sends it when the OS thread that started the child
+	// exits, and Go's runtime may retire that thread; the cleanup below
+	// stops the mock.
+	cmd := exec.Command(bin, "-http-addr", "127.0.0.1:0", "-https-addr", "127.0.0.1:0")
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -128,6 +134,18 @@ func Start(tb testing.TB) *Mock {
 		a = got
 	case <-time.After(60 * time.Second):
 		tb.Fatal("stripe-mock did not start listening within a minute")
+	}
+	// stripe-mock announces its address before it accepts connections:
+	// wait until it does.
+	for start := time.Now(); ; time.Sleep(20 * time.Millisecond) {
+		conn, err := net.DialTimeout("tcp", a, time.Second)
+		if err == nil {
+			conn.Close()
+			break
+		}
+		if time.Since(start) > time.Minute {
+			tb.Fatalf("stripe-mock does not accept connections on %s: %v", a, err)
+		}
 	}
 	target, err := url.Parse("http://" + a)
 	if err != nil {
