@@ -71,6 +71,8 @@ const usage = `usage: tryon <command> [arguments]
   client billing prepaid|postpaid <client> -reason TEXT
   client webhook set <client> <url> | client webhook remove <client>
   client token-secret rotate <client> [-grace 15m]   new signing secret for client tokens (shown once)
+  client statement <client> [-month YYYY-MM] [-csv]   a month's statement (UTC), or its CSV of billed generations
+  client stripe link <client> <cus_...> | client stripe unlink <client> | client stripe retry <client>
   key create <client> [-kind live|test] [-name TEXT] [-expires 720h]
   key create -admin [-name TEXT]
   key list <client> | key list -admin

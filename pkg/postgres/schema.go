@@ -30,9 +30,10 @@ var SchemaParts = []string{
 	"settlement.sql",    // tryon_finish: when a tenant is charged
 	"expiry.sql",        // tryon_expire: generations past their deadline
 	"client_tokens.sql", // tryon_admit_token, tryon_token_read: client tokens' secrets, end users and caps
+	"billing.sql",       // tryon_balance_at, the Stripe meter outbox and its trigger, top-ups
 }
 
-//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql
+//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql
 var schemaFS embed.FS
 
 // Schema returns schema.sql as its parts make it.
