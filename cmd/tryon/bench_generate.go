@@ -28,11 +28,10 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// Round-trip targets of a warm instance (the generation issue's benchmark,
-// kept by the billing issue): the whole of admission, provider call and
-// settlement in 3, a read in 1.
+// Round-trip targets of a warm instance: the whole of admission, provider
+// call, storing the output and settlement in 2, a read in 1.
 const (
-	postRoundTripTarget = 3
+	postRoundTripTarget = 2
 	getRoundTripTarget  = 1
 )
 

@@ -286,14 +286,25 @@ func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result) try
 			w, h = info.Width, info.Height
 		}
 	}
-	url, err := r.Storage.Put(ctx, id.String()+extension(ctype), ctype, out.Bytes)
+	name := id.String() + extension(ctype)
+	var url string
+	var staged *tryon.StagedOutput
+	var err error
+	if st, ok := r.Storage.(tryon.Stager); ok {
+		// Storage in the database: the output is written by the
+		// transaction that records the success, saving a round trip and a
+		// commit.
+		url, staged, err = st.Stage(name, ctype, out.Bytes)
+	} else {
+		url, err = r.Storage.Put(ctx, name, ctype, out.Bytes)
+	}
 	if err != nil {
 		r.Log.Error("store output", "generation", id, "error", err)
 		return tryon.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError,
 			Message: "the output could not be stored"}}
 	}
 	return tryon.Completion{Succeeded: true, Output: &tryon.Output{URL: url, ContentType: ctype,
-		Width: w, Height: h, Bytes: int64(len(out.Bytes))}}
+		Width: w, Height: h, Bytes: int64(len(out.Bytes))}, Staged: staged}
 }
 
 func extension(contentType string) string {
