@@ -150,6 +150,21 @@ CREATE TABLE IF NOT EXISTS usage_records (
 
 CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, created_at);
 
+-- A prepaid tenant's charges not yet taken off its balance. Settlement adds
+-- one per billed success instead of updating the tenant's row: that update
+-- would hold the row locked until its commit reached disk, so one tenant's
+-- finishes and admissions would queue behind each other's WAL flushes. The
+-- next admission (which locks the row anyway, and commits asynchronously)
+-- folds them into the balance (tryon_settle); until then every reader
+-- subtracts them (tryon_unsettled), so the balance shown is always exact.
+CREATE TABLE IF NOT EXISTS unsettled_charges (
+    generation_id uuid PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
+    client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    amount_micros bigint NOT NULL CHECK (amount_micros > 0)
+);
+
+CREATE INDEX IF NOT EXISTS unsettled_charges_by_client ON unsettled_charges (client_id) INCLUDE (amount_micros);
+
 -- Idempotency-Key claims, scoped to the tenant and the mode (a test key and
 -- a live key never share one, so staging traffic cannot replay fake outputs
 -- to production), valid for 24 hours.
@@ -360,12 +375,41 @@ LANGUAGE sql STABLE AS $$
     WHERE client_id = p_client AND status = 'processing' AND deadline > now()
 $$;
 
+-- tryon_unsettled is what a tenant's balance_micros does not show yet: its
+-- charges in unsettled_charges. The balance is balance_micros less this,
+-- read in the same statement.
+CREATE OR REPLACE FUNCTION tryon_unsettled(p_client uuid) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(amount_micros), 0)::bigint FROM unsettled_charges WHERE client_id = p_client
+$$;
+
+-- tryon_settle folds a tenant's unsettled charges into its balance and
+-- returns their sum. The caller holds the tenant's row locked, so no two
+-- fold at once; charges committed meanwhile are left for the next fold. A
+-- postpaid tenant's (left by a finish racing a switch to postpaid, which
+-- settles nothing) are dropped: a postpaid tenant has no balance to charge.
+CREATE OR REPLACE FUNCTION tryon_settle(p_client uuid) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    total bigint;
+BEGIN
+    WITH folded AS (DELETE FROM unsettled_charges WHERE client_id = p_client RETURNING amount_micros)
+    SELECT sum(amount_micros) INTO total FROM folded;
+    IF total IS NULL THEN
+        RETURN 0;
+    END IF;
+    UPDATE clients SET balance_micros = balance_micros - total
+    WHERE id = p_client AND balance_micros IS NOT NULL;
+    RETURN total;
+END
+$$;
+
 -- tryon_credits_remaining is a prepaid tenant's balance not reserved by
 -- generations in flight: what X-Credits-Remaining reports. NULL for a
 -- postpaid tenant, for whom nothing is summed.
 CREATE OR REPLACE FUNCTION tryon_credits_remaining(p_client uuid) RETURNS bigint
 LANGUAGE sql STABLE AS $$
-    SELECT c.balance_micros - (SELECT f.reserved_micros FROM tryon_in_flight(c.id) f)
+    SELECT c.balance_micros - tryon_unsettled(c.id) - (SELECT f.reserved_micros FROM tryon_in_flight(c.id) f)
     FROM clients c WHERE c.id = p_client AND c.balance_micros IS NOT NULL
 $$;
 
@@ -426,7 +470,6 @@ BEGIN
     END IF;
 
     rate_limit := c.requests_per_minute;
-    balance_micros := c.balance_micros;
     -- A request that had to fetch its inputs was counted before fetching them.
     IF p_count_rate THEN
         SELECT h.limited, h.remaining, h.reset_at, h.retry_after_ms
@@ -456,12 +499,21 @@ BEGIN
 
     price_micros := CASE WHEN p_mode = 'live'
                          THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
-    SELECT * INTO flight FROM tryon_in_flight(p_client);
+    IF c.balance_micros IS NOT NULL THEN
+        -- The row is locked: fold the charges of finished generations into
+        -- the balance here, where it costs no wait of anyone's.
+        c.balance_micros := c.balance_micros - tryon_settle(p_client);
+    END IF;
+    -- One statement, so one snapshot: a generation finishing meanwhile is
+    -- counted once, either in flight or as an unsettled charge.
+    SELECT f.slots, f.reserved_micros, f.next_free, tryon_unsettled(p_client) AS unsettled
+    INTO flight FROM tryon_in_flight(p_client) f;
     reserved_micros := flight.reserved_micros;
+    balance_micros := c.balance_micros - flight.unsettled;
     IF flight.slots >= c.max_concurrent THEN
         outcome := 'concurrency_limited';
         retry_after_ms := least(greatest(extract(epoch FROM flight.next_free - now()) * 1000, 1000), 10000);
-    ELSIF c.balance_micros IS NOT NULL AND c.balance_micros - flight.reserved_micros < price_micros THEN
+    ELSIF balance_micros IS NOT NULL AND balance_micros - flight.reserved_micros < price_micros THEN
         outcome := 'insufficient_credits';
     END IF;
     IF outcome IS NOT NULL THEN
@@ -559,8 +611,9 @@ CREATE OR REPLACE FUNCTION tryon_finish(
     OUT finished boolean, OUT delivery_id uuid, OUT credits_remaining bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    g      generations%ROWTYPE;
-    hook   text;
+    g       generations%ROWTYPE;
+    hook    text;
+    balance bigint;
 BEGIN
     -- "The deadline wins": a success counts only within the deadline. ok
     -- decides it once for the row, for every column that depends on it.
@@ -588,14 +641,29 @@ BEGIN
         RETURN;
     END IF;
 
+    SELECT c.balance_micros, c.webhook_url INTO balance, hook FROM clients c WHERE c.id = g.client_id;
     IF g.cost_micros > 0 THEN
         INSERT INTO usage_records (generation_id, client_id, service, amount_micros)
         VALUES (g.id, g.client_id, g.service, g.cost_micros);
-        UPDATE clients SET balance_micros = balance_micros - g.cost_micros
-        WHERE id = g.client_id AND balance_micros IS NOT NULL;
+        IF balance IS NOT NULL THEN
+            -- Not an update of the tenant's row, which would queue the
+            -- tenant's other finishes and admissions behind this commit's
+            -- WAL flush (see unsettled_charges).
+            INSERT INTO unsettled_charges (generation_id, client_id, amount_micros)
+            VALUES (g.id, g.client_id, g.cost_micros);
+        END IF;
     END IF;
-    SELECT tryon_credits_remaining(c.id), c.webhook_url INTO credits_remaining, hook
-    FROM clients c WHERE c.id = g.client_id;
+    IF balance IS NOT NULL THEN
+        SELECT balance - u, balance - u - f.reserved_micros INTO balance, credits_remaining
+        FROM tryon_unsettled(g.client_id) u, tryon_in_flight(g.client_id) f;
+        -- The reservation made at admission guarantees cover; a balance
+        -- that cannot cover its charges is a broken invariant, refused as
+        -- the balance's own check would refuse it.
+        IF balance < 0 THEN
+            RAISE EXCEPTION 'the balance of client % cannot cover its charges', g.client_id
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
 
     PERFORM tryon_record_rollups(g);
 

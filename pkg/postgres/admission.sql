@@ -53,7 +53,6 @@ BEGIN
     END IF;
 
     rate_limit := c.requests_per_minute;
-    balance_micros := c.balance_micros;
     -- A request that had to fetch its inputs was counted before fetching them.
     IF p_count_rate THEN
         SELECT h.limited, h.remaining, h.reset_at, h.retry_after_ms
@@ -83,12 +82,21 @@ BEGIN
 
     price_micros := CASE WHEN p_mode = 'live'
                          THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
-    SELECT * INTO flight FROM tryon_in_flight(p_client);
+    IF c.balance_micros IS NOT NULL THEN
+        -- The row is locked: fold the charges of finished generations into
+        -- the balance here, where it costs no wait of anyone's.
+        c.balance_micros := c.balance_micros - tryon_settle(p_client);
+    END IF;
+    -- One statement, so one snapshot: a generation finishing meanwhile is
+    -- counted once, either in flight or as an unsettled charge.
+    SELECT f.slots, f.reserved_micros, f.next_free, tryon_unsettled(p_client) AS unsettled
+    INTO flight FROM tryon_in_flight(p_client) f;
     reserved_micros := flight.reserved_micros;
+    balance_micros := c.balance_micros - flight.unsettled;
     IF flight.slots >= c.max_concurrent THEN
         outcome := 'concurrency_limited';
         retry_after_ms := least(greatest(extract(epoch FROM flight.next_free - now()) * 1000, 1000), 10000);
-    ELSIF c.balance_micros IS NOT NULL AND c.balance_micros - flight.reserved_micros < price_micros THEN
+    ELSIF balance_micros IS NOT NULL AND balance_micros - flight.reserved_micros < price_micros THEN
         outcome := 'insufficient_credits';
     END IF;
     IF outcome IS NOT NULL THEN

@@ -148,6 +148,21 @@ CREATE TABLE IF NOT EXISTS usage_records (
 
 CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, created_at);
 
+-- A prepaid tenant's charges not yet taken off its balance. Settlement adds
+-- one per billed success instead of updating the tenant's row: that update
+-- would hold the row locked until its commit reached disk, so one tenant's
+-- finishes and admissions would queue behind each other's WAL flushes. The
+-- next admission (which locks the row anyway, and commits asynchronously)
+-- folds them into the balance (tryon_settle); until then every reader
+-- subtracts them (tryon_unsettled), so the balance shown is always exact.
+CREATE TABLE IF NOT EXISTS unsettled_charges (
+    generation_id uuid PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
+    client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    amount_micros bigint NOT NULL CHECK (amount_micros > 0)
+);
+
+CREATE INDEX IF NOT EXISTS unsettled_charges_by_client ON unsettled_charges (client_id) INCLUDE (amount_micros);
+
 -- Idempotency-Key claims, scoped to the tenant and the mode (a test key and
 -- a live key never share one, so staging traffic cannot replay fake outputs
 -- to production), valid for 24 hours.
