@@ -214,6 +214,12 @@ CREATE TABLE IF NOT EXISTS assets (
 -- (and day) the generation was created, so metrics never scan generations.
 -- Latency is kept as a histogram with logarithmic buckets (see
 -- tryon_latency_bucket) for percentiles: one row per non-empty bucket.
+--
+-- Each key is split over up to 16 rows (shard, the writing backend's pid
+-- modulo 16): a finish holds its rollup rows locked until its commit has
+-- reached disk, so with one row per key one busy tenant's finishes (and,
+-- on the platform rows, everyone's) would queue behind each other's WAL
+-- flushes instead of sharing them. Readers sum over the shards anyway.
 
 CREATE TABLE IF NOT EXISTS usage_hourly (
     client_id      uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
@@ -226,7 +232,8 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
     cost_micros    bigint NOT NULL DEFAULT 0,
     latency_count  bigint NOT NULL DEFAULT 0,
     latency_sum_ms bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (client_id, hour, service, mode)
+    shard          smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, hour, service, mode, shard)
 );
 
 CREATE TABLE IF NOT EXISTS usage_daily (
@@ -240,7 +247,8 @@ CREATE TABLE IF NOT EXISTS usage_daily (
     cost_micros    bigint NOT NULL DEFAULT 0,
     latency_count  bigint NOT NULL DEFAULT 0,
     latency_sum_ms bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (client_id, day, service, mode)
+    shard          smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, day, service, mode, shard)
 );
 
 -- The platform view reads every tenant's day rows for a window, all their
@@ -259,7 +267,8 @@ CREATE TABLE IF NOT EXISTS latency_hourly (
     mode      text NOT NULL,
     bucket    smallint NOT NULL,
     count     bigint NOT NULL,
-    PRIMARY KEY (client_id, mode, hour, bucket)
+    shard     smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, mode, hour, bucket, shard)
 );
 
 CREATE TABLE IF NOT EXISTS latency_daily (
@@ -268,7 +277,8 @@ CREATE TABLE IF NOT EXISTS latency_daily (
     mode      text NOT NULL,
     bucket    smallint NOT NULL,
     count     bigint NOT NULL,
-    PRIMARY KEY (client_id, mode, day, bucket)
+    shard     smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, mode, day, bucket, shard)
 );
 
 -- The platform's histogram: every tenant's latencies together, written
@@ -283,7 +293,8 @@ CREATE TABLE IF NOT EXISTS platform_latency_hourly (
     mode   text NOT NULL,
     bucket smallint NOT NULL,
     count  bigint NOT NULL,
-    PRIMARY KEY (hour, mode, bucket)
+    shard  smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (hour, mode, bucket, shard)
 );
 
 CREATE TABLE IF NOT EXISTS platform_latency_daily (
@@ -291,8 +302,31 @@ CREATE TABLE IF NOT EXISTS platform_latency_daily (
     mode   text NOT NULL,
     bucket smallint NOT NULL,
     count  bigint NOT NULL,
-    PRIMARY KEY (day, mode, bucket)
+    shard  smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, mode, bucket, shard)
 );
+
+-- Databases made before the rollups had shards: add the column, with the
+-- primary key over it, checking the catalog first so that applying the
+-- schema to an up-to-date database takes no lock. Existing rows become
+-- shard 0.
+DO $$
+DECLARE
+    t   text;
+    key text;
+BEGIN
+    FOR t, key IN VALUES ('usage_hourly', 'client_id, hour, service, mode'), ('usage_daily', 'client_id, day, service, mode'),
+                         ('latency_hourly', 'client_id, mode, hour, bucket'), ('latency_daily', 'client_id, mode, day, bucket'),
+                         ('platform_latency_hourly', 'hour, mode, bucket'), ('platform_latency_daily', 'day, mode, bucket')
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = t AND column_name = 'shard') THEN
+            EXECUTE format('ALTER TABLE %I ADD COLUMN shard smallint NOT NULL DEFAULT 0, DROP CONSTRAINT %I, ADD PRIMARY KEY (%s, shard)',
+                           t, t || '_pkey', key);
+        END IF;
+    END LOOP;
+END
+$$;
 
 -- Webhooks ---------------------------------------------------------------------
 
@@ -557,37 +591,40 @@ DECLARE
     ok     integer := (g.status = 'succeeded')::integer;
     v_hour timestamptz := date_trunc('hour', g.created_at, 'UTC');
     v_day  date := (g.created_at AT TIME ZONE 'UTC')::date;
+    -- See the rollup tables: concurrent finishes on different backends
+    -- update different rows of the same key.
+    s      smallint := pg_backend_pid() % 16;
     b      smallint;
 BEGIN
-    INSERT INTO usage_hourly AS u (client_id, hour, service, mode, generations, succeeded, failed,
+    INSERT INTO usage_hourly AS u (client_id, hour, service, mode, shard, generations, succeeded, failed,
                                    cost_micros, latency_count, latency_sum_ms)
-    VALUES (g.client_id, v_hour, g.service, g.mode, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
-    ON CONFLICT (client_id, hour, service, mode) DO UPDATE SET
+    VALUES (g.client_id, v_hour, g.service, g.mode, s, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
+    ON CONFLICT (client_id, hour, service, mode, shard) DO UPDATE SET
         generations = u.generations + 1, succeeded = u.succeeded + ok, failed = u.failed + 1 - ok,
         cost_micros = u.cost_micros + g.cost_micros, latency_count = u.latency_count + ok,
         latency_sum_ms = u.latency_sum_ms + ok * g.latency_ms;
-    INSERT INTO usage_daily AS u (client_id, day, service, mode, generations, succeeded, failed,
+    INSERT INTO usage_daily AS u (client_id, day, service, mode, shard, generations, succeeded, failed,
                                   cost_micros, latency_count, latency_sum_ms)
-    VALUES (g.client_id, v_day, g.service, g.mode, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
-    ON CONFLICT (client_id, day, service, mode) DO UPDATE SET
+    VALUES (g.client_id, v_day, g.service, g.mode, s, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
+    ON CONFLICT (client_id, day, service, mode, shard) DO UPDATE SET
         generations = u.generations + 1, succeeded = u.succeeded + ok, failed = u.failed + 1 - ok,
         cost_micros = u.cost_micros + g.cost_micros, latency_count = u.latency_count + ok,
         latency_sum_ms = u.latency_sum_ms + ok * g.latency_ms;
     -- Latency is measured on successes: the time a tenant waits for a result.
     IF ok = 1 THEN
         b := tryon_latency_bucket(g.latency_ms);
-        INSERT INTO latency_hourly AS l (client_id, hour, mode, bucket, count)
-        VALUES (g.client_id, v_hour, g.mode, b, 1)
-        ON CONFLICT (client_id, mode, hour, bucket) DO UPDATE SET count = l.count + 1;
-        INSERT INTO latency_daily AS l (client_id, day, mode, bucket, count)
-        VALUES (g.client_id, v_day, g.mode, b, 1)
-        ON CONFLICT (client_id, mode, day, bucket) DO UPDATE SET count = l.count + 1;
-        INSERT INTO platform_latency_hourly AS l (hour, mode, bucket, count)
-        VALUES (v_hour, g.mode, b, 1)
-        ON CONFLICT (hour, mode, bucket) DO UPDATE SET count = l.count + 1;
-        INSERT INTO platform_latency_daily AS l (day, mode, bucket, count)
-        VALUES (v_day, g.mode, b, 1)
-        ON CONFLICT (day, mode, bucket) DO UPDATE SET count = l.count + 1;
+        INSERT INTO latency_hourly AS l (client_id, hour, mode, bucket, shard, count)
+        VALUES (g.client_id, v_hour, g.mode, b, s, 1)
+        ON CONFLICT (client_id, mode, hour, bucket, shard) DO UPDATE SET count = l.count + 1;
+        INSERT INTO latency_daily AS l (client_id, day, mode, bucket, shard, count)
+        VALUES (g.client_id, v_day, g.mode, b, s, 1)
+        ON CONFLICT (client_id, mode, day, bucket, shard) DO UPDATE SET count = l.count + 1;
+        INSERT INTO platform_latency_hourly AS l (hour, mode, bucket, shard, count)
+        VALUES (v_hour, g.mode, b, s, 1)
+        ON CONFLICT (hour, mode, bucket, shard) DO UPDATE SET count = l.count + 1;
+        INSERT INTO platform_latency_daily AS l (day, mode, bucket, shard, count)
+        VALUES (v_day, g.mode, b, s, 1)
+        ON CONFLICT (day, mode, bucket, shard) DO UPDATE SET count = l.count + 1;
     END IF;
 END
 $$;
