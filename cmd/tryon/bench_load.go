@@ -23,10 +23,6 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// productionDurability are the server settings of a throwaway cluster that
-// measures what production pays: every commit flushed and crash safe.
-var productionDurability = []string{"fsync=on", "synchronous_commit=on", "full_page_writes=on"}
-
 // benchLoad sends a burst of concurrent POST /generate to a fresh instance
 // whose provider takes a while, as a traffic spike meets a cold function:
 // every request must be answered 200, PostgreSQL must never see more

@@ -77,9 +77,18 @@ func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result, unt
 			w, h = info.Width, info.Height
 		}
 	}
+	name := id.String() + extension(ctype)
 	var url string
+	var staged *tryon.StagedOutput
 	err := retryUnavailable(ctx, until, func() (err error) {
-		url, err = r.Storage.Put(ctx, id.String()+extension(ctype), ctype, out.Bytes)
+		if st, ok := r.Storage.(tryon.Stager); ok {
+			// Storage in the database: the output is written by the
+			// transaction that records the success, saving a round trip
+			// and a commit.
+			url, staged, err = st.Stage(name, ctype, out.Bytes)
+			return err
+		}
+		url, err = r.Storage.Put(ctx, name, ctype, out.Bytes)
 		return err
 	})
 	if isUnavailable(err) {
@@ -91,7 +100,7 @@ func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result, unt
 			Message: "the output could not be stored"}}, nil
 	}
 	return tryon.Completion{Succeeded: true, Output: &tryon.Output{URL: url, ContentType: ctype,
-		Width: w, Height: h, Bytes: int64(len(out.Bytes))}}, nil
+		Width: w, Height: h, Bytes: int64(len(out.Bytes))}, Staged: staged}, nil
 }
 
 // isUnavailable reports whether err says the database could not be reached.

@@ -25,10 +25,15 @@ func (s *Store) CreditTopup(ctx context.Context, t billing.Topup) (string, error
 			outcome = billing.TopupDuplicateEvent
 			return nil
 		}
-		// The tenant is locked first, as every balance change does.
+		// The tenant is locked first, as every balance change does, and its
+		// unsettled charges are folded in (tryon_settle), so the ledger's
+		// balance_after below is the exact balance.
 		var prepaid bool
 		if err := tx.QueryRow(ctx, `SELECT balance_micros IS NOT NULL FROM clients WHERE id = $1 FOR NO KEY UPDATE`,
 			t.ClientID).Scan(&prepaid); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `SELECT tryon_settle($1)`, t.ClientID); err != nil {
 			return err
 		}
 		tag, err = tx.Exec(ctx, `
