@@ -150,6 +150,21 @@ CREATE TABLE IF NOT EXISTS usage_records (
 
 CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, created_at);
 
+-- A prepaid tenant's charges not yet taken off its balance. Settlement adds
+-- one per billed success instead of updating the tenant's row: that update
+-- would hold the row locked until its commit reached disk, so one tenant's
+-- finishes and admissions would queue behind each other's WAL flushes. The
+-- next admission (which locks the row anyway, and commits asynchronously)
+-- folds them into the balance (tryon_settle); until then every reader
+-- subtracts them (tryon_unsettled), so the balance shown is always exact.
+CREATE TABLE IF NOT EXISTS unsettled_charges (
+    generation_id uuid PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
+    client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    amount_micros bigint NOT NULL CHECK (amount_micros > 0)
+);
+
+CREATE INDEX IF NOT EXISTS unsettled_charges_by_client ON unsettled_charges (client_id) INCLUDE (amount_micros);
+
 -- Idempotency-Key claims, scoped to the tenant and the mode (a test key and
 -- a live key never share one, so staging traffic cannot replay fake outputs
 -- to production), valid for 24 hours.
@@ -199,6 +214,12 @@ CREATE TABLE IF NOT EXISTS assets (
 -- (and day) the generation was created, so metrics never scan generations.
 -- Latency is kept as a histogram with logarithmic buckets (see
 -- tryon_latency_bucket) for percentiles: one row per non-empty bucket.
+--
+-- Each key is split over up to 16 rows (shard, the writing backend's pid
+-- modulo 16): a finish holds its rollup rows locked until its commit has
+-- reached disk, so with one row per key one busy tenant's finishes (and,
+-- on the platform rows, everyone's) would queue behind each other's WAL
+-- flushes instead of sharing them. Readers sum over the shards anyway.
 
 CREATE TABLE IF NOT EXISTS usage_hourly (
     client_id      uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
@@ -211,7 +232,8 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
     cost_micros    bigint NOT NULL DEFAULT 0,
     latency_count  bigint NOT NULL DEFAULT 0,
     latency_sum_ms bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (client_id, hour, service, mode)
+    shard          smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, hour, service, mode, shard)
 );
 
 CREATE TABLE IF NOT EXISTS usage_daily (
@@ -225,7 +247,8 @@ CREATE TABLE IF NOT EXISTS usage_daily (
     cost_micros    bigint NOT NULL DEFAULT 0,
     latency_count  bigint NOT NULL DEFAULT 0,
     latency_sum_ms bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (client_id, day, service, mode)
+    shard          smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, day, service, mode, shard)
 );
 
 -- The platform view reads every tenant's day rows for a window, all their
@@ -244,7 +267,8 @@ CREATE TABLE IF NOT EXISTS latency_hourly (
     mode      text NOT NULL,
     bucket    smallint NOT NULL,
     count     bigint NOT NULL,
-    PRIMARY KEY (client_id, mode, hour, bucket)
+    shard     smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, mode, hour, bucket, shard)
 );
 
 CREATE TABLE IF NOT EXISTS latency_daily (
@@ -253,7 +277,8 @@ CREATE TABLE IF NOT EXISTS latency_daily (
     mode      text NOT NULL,
     bucket    smallint NOT NULL,
     count     bigint NOT NULL,
-    PRIMARY KEY (client_id, mode, day, bucket)
+    shard     smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, mode, day, bucket, shard)
 );
 
 -- The platform's histogram: every tenant's latencies together, written
@@ -268,7 +293,8 @@ CREATE TABLE IF NOT EXISTS platform_latency_hourly (
     mode   text NOT NULL,
     bucket smallint NOT NULL,
     count  bigint NOT NULL,
-    PRIMARY KEY (hour, mode, bucket)
+    shard  smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (hour, mode, bucket, shard)
 );
 
 CREATE TABLE IF NOT EXISTS platform_latency_daily (
@@ -276,8 +302,31 @@ CREATE TABLE IF NOT EXISTS platform_latency_daily (
     mode   text NOT NULL,
     bucket smallint NOT NULL,
     count  bigint NOT NULL,
-    PRIMARY KEY (day, mode, bucket)
+    shard  smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, mode, bucket, shard)
 );
+
+-- Databases made before the rollups had shards: add the column, with the
+-- primary key over it, checking the catalog first so that applying the
+-- schema to an up-to-date database takes no lock. Existing rows become
+-- shard 0.
+DO $$
+DECLARE
+    t   text;
+    key text;
+BEGIN
+    FOR t, key IN VALUES ('usage_hourly', 'client_id, hour, service, mode'), ('usage_daily', 'client_id, day, service, mode'),
+                         ('latency_hourly', 'client_id, mode, hour, bucket'), ('latency_daily', 'client_id, mode, day, bucket'),
+                         ('platform_latency_hourly', 'hour, mode, bucket'), ('platform_latency_daily', 'day, mode, bucket')
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = t AND column_name = 'shard') THEN
+            EXECUTE format('ALTER TABLE %I ADD COLUMN shard smallint NOT NULL DEFAULT 0, DROP CONSTRAINT %I, ADD PRIMARY KEY (%s, shard)',
+                           t, t || '_pkey', key);
+        END IF;
+    END LOOP;
+END
+$$;
 
 -- Webhooks ---------------------------------------------------------------------
 
@@ -360,12 +409,41 @@ LANGUAGE sql STABLE AS $$
     WHERE client_id = p_client AND status = 'processing' AND deadline > now()
 $$;
 
+-- tryon_unsettled is what a tenant's balance_micros does not show yet: its
+-- charges in unsettled_charges. The balance is balance_micros less this,
+-- read in the same statement.
+CREATE OR REPLACE FUNCTION tryon_unsettled(p_client uuid) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(amount_micros), 0)::bigint FROM unsettled_charges WHERE client_id = p_client
+$$;
+
+-- tryon_settle folds a tenant's unsettled charges into its balance and
+-- returns their sum. The caller holds the tenant's row locked, so no two
+-- fold at once; charges committed meanwhile are left for the next fold. A
+-- postpaid tenant's (left by a finish racing a switch to postpaid, which
+-- settles nothing) are dropped: a postpaid tenant has no balance to charge.
+CREATE OR REPLACE FUNCTION tryon_settle(p_client uuid) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    total bigint;
+BEGIN
+    WITH folded AS (DELETE FROM unsettled_charges WHERE client_id = p_client RETURNING amount_micros)
+    SELECT sum(amount_micros) INTO total FROM folded;
+    IF total IS NULL THEN
+        RETURN 0;
+    END IF;
+    UPDATE clients SET balance_micros = balance_micros - total
+    WHERE id = p_client AND balance_micros IS NOT NULL;
+    RETURN total;
+END
+$$;
+
 -- tryon_credits_remaining is a prepaid tenant's balance not reserved by
 -- generations in flight: what X-Credits-Remaining reports. NULL for a
 -- postpaid tenant, for whom nothing is summed.
 CREATE OR REPLACE FUNCTION tryon_credits_remaining(p_client uuid) RETURNS bigint
 LANGUAGE sql STABLE AS $$
-    SELECT c.balance_micros - (SELECT f.reserved_micros FROM tryon_in_flight(c.id) f)
+    SELECT c.balance_micros - tryon_unsettled(c.id) - (SELECT f.reserved_micros FROM tryon_in_flight(c.id) f)
     FROM clients c WHERE c.id = p_client AND c.balance_micros IS NOT NULL
 $$;
 
@@ -403,6 +481,18 @@ DECLARE
     claimed   boolean := false;
     prior     idempotency_keys%ROWTYPE;
 BEGIN
+    -- Asynchronous commit: this transaction does not wait for its WAL to
+    -- reach disk, so it neither pays a flush nor holds the tenant's row
+    -- locked through one. A crash can lose it only together with every
+    -- later WAL record, and nothing is ever answered on its strength alone:
+    -- an admitted generation reaches its client only after a synchronous
+    -- commit that writes to it (tryon_finish, or storing a long job's
+    -- operation), whose flush makes this commit durable first, as WAL is
+    -- flushed in order. A lost admission was answered with an error (the
+    -- crash cut the request) and charged nothing; its reservation, slot and
+    -- Idempotency-Key claim go with it, which only frees them. Refusals
+    -- answer from counters alone (the rate state is unlogged anyway).
+    SET LOCAL synchronous_commit = off;
     -- FOR NO KEY UPDATE serialises admissions without blocking the KEY SHARE
     -- locks that foreign keys (usage_records, generations) take on the row:
     -- with FOR UPDATE, an admission queued between a finisher's usage insert
@@ -414,7 +504,6 @@ BEGIN
     END IF;
 
     rate_limit := c.requests_per_minute;
-    balance_micros := c.balance_micros;
     -- A request that had to fetch its inputs was counted before fetching them.
     IF p_count_rate THEN
         SELECT h.limited, h.remaining, h.reset_at, h.retry_after_ms
@@ -444,12 +533,21 @@ BEGIN
 
     price_micros := CASE WHEN p_mode = 'live'
                          THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
-    SELECT * INTO flight FROM tryon_in_flight(p_client);
+    IF c.balance_micros IS NOT NULL THEN
+        -- The row is locked: fold the charges of finished generations into
+        -- the balance here, where it costs no wait of anyone's.
+        c.balance_micros := c.balance_micros - tryon_settle(p_client);
+    END IF;
+    -- One statement, so one snapshot: a generation finishing meanwhile is
+    -- counted once, either in flight or as an unsettled charge.
+    SELECT f.slots, f.reserved_micros, f.next_free, tryon_unsettled(p_client) AS unsettled
+    INTO flight FROM tryon_in_flight(p_client) f;
     reserved_micros := flight.reserved_micros;
+    balance_micros := c.balance_micros - flight.unsettled;
     IF flight.slots >= c.max_concurrent THEN
         outcome := 'concurrency_limited';
         retry_after_ms := least(greatest(extract(epoch FROM flight.next_free - now()) * 1000, 1000), 10000);
-    ELSIF c.balance_micros IS NOT NULL AND c.balance_micros - flight.reserved_micros < price_micros THEN
+    ELSIF balance_micros IS NOT NULL AND balance_micros - flight.reserved_micros < price_micros THEN
         outcome := 'insufficient_credits';
     END IF;
     IF outcome IS NOT NULL THEN
@@ -493,37 +591,40 @@ DECLARE
     ok     integer := (g.status = 'succeeded')::integer;
     v_hour timestamptz := date_trunc('hour', g.created_at, 'UTC');
     v_day  date := (g.created_at AT TIME ZONE 'UTC')::date;
+    -- See the rollup tables: concurrent finishes on different backends
+    -- update different rows of the same key.
+    s      smallint := pg_backend_pid() % 16;
     b      smallint;
 BEGIN
-    INSERT INTO usage_hourly AS u (client_id, hour, service, mode, generations, succeeded, failed,
+    INSERT INTO usage_hourly AS u (client_id, hour, service, mode, shard, generations, succeeded, failed,
                                    cost_micros, latency_count, latency_sum_ms)
-    VALUES (g.client_id, v_hour, g.service, g.mode, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
-    ON CONFLICT (client_id, hour, service, mode) DO UPDATE SET
+    VALUES (g.client_id, v_hour, g.service, g.mode, s, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
+    ON CONFLICT (client_id, hour, service, mode, shard) DO UPDATE SET
         generations = u.generations + 1, succeeded = u.succeeded + ok, failed = u.failed + 1 - ok,
         cost_micros = u.cost_micros + g.cost_micros, latency_count = u.latency_count + ok,
         latency_sum_ms = u.latency_sum_ms + ok * g.latency_ms;
-    INSERT INTO usage_daily AS u (client_id, day, service, mode, generations, succeeded, failed,
+    INSERT INTO usage_daily AS u (client_id, day, service, mode, shard, generations, succeeded, failed,
                                   cost_micros, latency_count, latency_sum_ms)
-    VALUES (g.client_id, v_day, g.service, g.mode, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
-    ON CONFLICT (client_id, day, service, mode) DO UPDATE SET
+    VALUES (g.client_id, v_day, g.service, g.mode, s, 1, ok, 1 - ok, g.cost_micros, ok, ok * g.latency_ms)
+    ON CONFLICT (client_id, day, service, mode, shard) DO UPDATE SET
         generations = u.generations + 1, succeeded = u.succeeded + ok, failed = u.failed + 1 - ok,
         cost_micros = u.cost_micros + g.cost_micros, latency_count = u.latency_count + ok,
         latency_sum_ms = u.latency_sum_ms + ok * g.latency_ms;
     -- Latency is measured on successes: the time a tenant waits for a result.
     IF ok = 1 THEN
         b := tryon_latency_bucket(g.latency_ms);
-        INSERT INTO latency_hourly AS l (client_id, hour, mode, bucket, count)
-        VALUES (g.client_id, v_hour, g.mode, b, 1)
-        ON CONFLICT (client_id, mode, hour, bucket) DO UPDATE SET count = l.count + 1;
-        INSERT INTO latency_daily AS l (client_id, day, mode, bucket, count)
-        VALUES (g.client_id, v_day, g.mode, b, 1)
-        ON CONFLICT (client_id, mode, day, bucket) DO UPDATE SET count = l.count + 1;
-        INSERT INTO platform_latency_hourly AS l (hour, mode, bucket, count)
-        VALUES (v_hour, g.mode, b, 1)
-        ON CONFLICT (hour, mode, bucket) DO UPDATE SET count = l.count + 1;
-        INSERT INTO platform_latency_daily AS l (day, mode, bucket, count)
-        VALUES (v_day, g.mode, b, 1)
-        ON CONFLICT (day, mode, bucket) DO UPDATE SET count = l.count + 1;
+        INSERT INTO latency_hourly AS l (client_id, hour, mode, bucket, shard, count)
+        VALUES (g.client_id, v_hour, g.mode, b, s, 1)
+        ON CONFLICT (client_id, mode, hour, bucket, shard) DO UPDATE SET count = l.count + 1;
+        INSERT INTO latency_daily AS l (client_id, day, mode, bucket, shard, count)
+        VALUES (g.client_id, v_day, g.mode, b, s, 1)
+        ON CONFLICT (client_id, mode, day, bucket, shard) DO UPDATE SET count = l.count + 1;
+        INSERT INTO platform_latency_hourly AS l (hour, mode, bucket, shard, count)
+        VALUES (v_hour, g.mode, b, s, 1)
+        ON CONFLICT (hour, mode, bucket, shard) DO UPDATE SET count = l.count + 1;
+        INSERT INTO platform_latency_daily AS l (day, mode, bucket, shard, count)
+        VALUES (v_day, g.mode, b, s, 1)
+        ON CONFLICT (day, mode, bucket, shard) DO UPDATE SET count = l.count + 1;
     END IF;
 END
 $$;
@@ -547,8 +648,9 @@ CREATE OR REPLACE FUNCTION tryon_finish(
     OUT finished boolean, OUT delivery_id uuid, OUT credits_remaining bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    g      generations%ROWTYPE;
-    hook   text;
+    g       generations%ROWTYPE;
+    hook    text;
+    balance bigint;
 BEGIN
     -- "The deadline wins": a success counts only within the deadline. ok
     -- decides it once for the row, for every column that depends on it.
@@ -576,14 +678,29 @@ BEGIN
         RETURN;
     END IF;
 
+    SELECT c.balance_micros, c.webhook_url INTO balance, hook FROM clients c WHERE c.id = g.client_id;
     IF g.cost_micros > 0 THEN
         INSERT INTO usage_records (generation_id, client_id, service, amount_micros)
         VALUES (g.id, g.client_id, g.service, g.cost_micros);
-        UPDATE clients SET balance_micros = balance_micros - g.cost_micros
-        WHERE id = g.client_id AND balance_micros IS NOT NULL;
+        IF balance IS NOT NULL THEN
+            -- Not an update of the tenant's row, which would queue the
+            -- tenant's other finishes and admissions behind this commit's
+            -- WAL flush (see unsettled_charges).
+            INSERT INTO unsettled_charges (generation_id, client_id, amount_micros)
+            VALUES (g.id, g.client_id, g.cost_micros);
+        END IF;
     END IF;
-    SELECT tryon_credits_remaining(c.id), c.webhook_url INTO credits_remaining, hook
-    FROM clients c WHERE c.id = g.client_id;
+    IF balance IS NOT NULL THEN
+        SELECT balance - u, balance - u - f.reserved_micros INTO balance, credits_remaining
+        FROM tryon_unsettled(g.client_id) u, tryon_in_flight(g.client_id) f;
+        -- The reservation made at admission guarantees cover; a balance
+        -- that cannot cover its charges is a broken invariant, refused as
+        -- the balance's own check would refuse it.
+        IF balance < 0 THEN
+            RAISE EXCEPTION 'the balance of client % cannot cover its charges', g.client_id
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
 
     PERFORM tryon_record_rollups(g);
 
@@ -857,6 +974,108 @@ $$;
 -- ============================================================================
 -- Client tokens. End.
 -- ============================================================================
+
+-- billing.sql -----------------------------------------------------------------
+
+-- Billing: statements, Stripe metering and top-ups. Statements read
+-- usage_records and client_ledger as they are; Stripe's tables are new.
+
+-- tryon_balance_at is a prepaid tenant's balance at a moment (NULL when the
+-- tenant was postpaid then, or did not exist yet). Every ledger entry records
+-- the balance just after it (balance_after), so the balance at a moment is the
+-- last entry's before it, less the usage records charged between the two.
+-- Statements use it for their opening and closing balances, so both follow
+-- from the same rows the statement lists. (A charge settling in the very
+-- transaction-instant of a ledger change may land on the wrong side of it.)
+CREATE OR REPLACE FUNCTION tryon_balance_at(p_client uuid, p_at timestamptz) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    WITH anchor AS (
+        SELECT l.balance_after, l.created_at FROM client_ledger l
+        WHERE l.client_id = p_client AND l.created_at < p_at
+        ORDER BY l.created_at DESC, l.id DESC LIMIT 1
+    )
+    SELECT a.balance_after
+           - coalesce((SELECT sum(u.amount_micros) FROM usage_records u
+                       WHERE u.client_id = p_client AND u.created_at > a.created_at AND u.created_at < p_at), 0)
+    FROM anchor a
+$$;
+
+-- Each tenant billed through Stripe, and the Stripe customer it is billed as.
+CREATE TABLE IF NOT EXISTS stripe_customers (
+    client_id   uuid PRIMARY KEY REFERENCES clients (id) ON DELETE CASCADE,
+    customer_id text NOT NULL CHECK (customer_id ~ '^cus_[A-Za-z0-9]+$'),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- The outbox of Stripe Billing meter events: one row per usage record of a
+-- tenant linked to a Stripe customer, written by a trigger on usage_records,
+-- so it commits or rolls back with the charge itself. A trigger rather than a
+-- line in the settlement function: whichever code path writes a usage record
+-- (today tryon_finish) queues its event without knowing about Stripe, and the
+-- settlement SQL stays about settling. A separate table rather than a column
+-- on usage_records keeps the charge's row immutable and the delivery state
+-- (attempts, backoff, errors) out of the billing record. The cron sweep
+-- drains it; the generation id is the meter event's identifier, which Stripe
+-- deduplicates, so a resend after a crash between sending and marking
+-- counts once.
+CREATE TABLE IF NOT EXISTS stripe_meter_events (
+    generation_id   uuid PRIMARY KEY REFERENCES usage_records (generation_id) ON DELETE CASCADE,
+    client_id       uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    -- The customer at the time of the charge: relinking never moves past usage.
+    customer_id     text NOT NULL,
+    value_micros    bigint NOT NULL CHECK (value_micros >= 0),
+    occurred_at     timestamptz NOT NULL,
+    status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error      text,
+    sent_at         timestamptz
+);
+
+CREATE INDEX IF NOT EXISTS stripe_meter_events_due ON stripe_meter_events (next_attempt_at) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS stripe_meter_events_unsent_by_client ON stripe_meter_events (client_id) WHERE status <> 'sent';
+
+CREATE OR REPLACE FUNCTION tryon_queue_meter_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO stripe_meter_events (generation_id, client_id, customer_id, value_micros, occurred_at)
+    SELECT NEW.generation_id, NEW.client_id, s.customer_id, NEW.amount_micros, NEW.created_at
+    FROM stripe_customers s WHERE s.client_id = NEW.client_id;
+    RETURN NULL;
+END
+$$;
+
+-- Created only when missing: the catalog is checked first, so applying the
+-- schema again takes no lock on usage_records.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'usage_records_queue_meter_event'
+                   AND tgrelid = 'usage_records'::regclass) THEN
+        CREATE TRIGGER usage_records_queue_meter_event AFTER INSERT ON usage_records
+            FOR EACH ROW EXECUTE FUNCTION tryon_queue_meter_event();
+    END IF;
+END
+$$;
+
+-- Stripe webhook events already handled, by Stripe's event id: a redelivered
+-- event is acknowledged and does nothing.
+CREATE TABLE IF NOT EXISTS stripe_events (
+    id          text PRIMARY KEY,
+    type        text NOT NULL,
+    outcome     text NOT NULL,
+    received_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Prepaid top-ups paid through Stripe Checkout, one per session, so that two
+-- events about one payment credit it once.
+CREATE TABLE IF NOT EXISTS stripe_topups (
+    session_id     text PRIMARY KEY,
+    client_id      uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    amount_micros  bigint NOT NULL CHECK (amount_micros > 0),
+    event_id       text NOT NULL,
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
 
 -- params.sql ------------------------------------------------------------------
 

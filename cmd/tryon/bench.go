@@ -10,7 +10,7 @@ import (
 
 func runBench(ctx context.Context, e env, args []string) error {
 	if len(args) == 0 {
-		return usageError{"bench needs generate, metrics or hostile"}
+		return usageError{"bench needs generate, metrics, hostile or load"}
 	}
 	switch args[0] {
 	case "generate":
@@ -19,6 +19,8 @@ func runBench(ctx context.Context, e env, args []string) error {
 		return benchMetrics(ctx, e, args[1:])
 	case "hostile":
 		return benchHostile(ctx, e, args[1:])
+	case "load":
+		return benchLoad(ctx, e, args[1:])
 	}
 	return usageError{fmt.Sprintf("unknown benchmark %q", args[0])}
 }

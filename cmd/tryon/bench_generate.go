@@ -28,11 +28,10 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// Round-trip targets of a warm instance (the generation issue's benchmark,
-// kept by the billing issue): the whole of admission, provider call and
-// settlement in 3, a read in 1.
+// Round-trip targets of a warm instance: the whole of admission, provider
+// call, storing the output and settlement in 2, a read in 1.
 const (
-	postRoundTripTarget = 3
+	postRoundTripTarget = 2
 	getRoundTripTarget  = 1
 )
 
@@ -66,11 +65,21 @@ func benchGenerate(ctx context.Context, e env, args []string) error {
 	}
 	gets := max(1, int(math.Round(*getRatio*float64(*requests))))
 
-	dbURL, where, stop, err := benchDatabase(ctx, e)
+	dbURL, where, stop, err := benchDatabase(ctx, e, productionDurability...)
 	if err != nil {
 		return err
 	}
 	defer stop()
+	probe, err := newPGProbe(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer probe.close()
+	var durability string
+	if err := probe.conn.QueryRow(ctx, `SELECT format('fsync=%s, synchronous_commit=%s, full_page_writes=%s',
+		current_setting('fsync'), current_setting('synchronous_commit'), current_setting('full_page_writes'))`).Scan(&durability); err != nil {
+		return fmt.Errorf("read the server's durability settings: %w", err)
+	}
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -123,7 +132,7 @@ func benchGenerate(ctx context.Context, e env, args []string) error {
 	// dialling, and the numbers would measure TCP handshakes.
 	tr := &http.Transport{MaxIdleConns: *clients, MaxIdleConnsPerHost: *clients, DisableCompression: true}
 	defer tr.CloseIdleConnections()
-	b := &benchRun{client: &http.Client{Transport: tr}, base: base, clients: *clients, stderr: e.stderr}
+	b := &benchRun{client: &http.Client{Transport: tr}, base: base, clients: *clients, stderr: e.stderr, probe: probe}
 
 	var ids []string
 	post := func(key string, idempotent bool) func(context.Context, int) (*http.Request, error) {
@@ -136,6 +145,10 @@ func benchGenerate(ctx context.Context, e env, args []string) error {
 			request: post(ten.prepaidLive, false)},
 		{name: "POST /generate (test key)", target: postRoundTripTarget, count: *requests,
 			request: post(ten.postpaidTest, false)},
+		{name: "POST /generate (live, prepaid, 8 tenants)", target: postRoundTripTarget, count: *requests,
+			request: func(ctx context.Context, i int) (*http.Request, error) {
+				return b.postGenerate(ctx, ten.sharedLive[i%len(ten.sharedLive)], false)
+			}},
 		{name: "POST /generate with Idempotency-Key", target: postRoundTripTarget, count: *requests,
 			request: post(ten.postpaidLive, true)},
 		{name: "GET /generate/:id", target: getRoundTripTarget, count: gets,
@@ -163,10 +176,14 @@ func benchGenerate(ctx context.Context, e env, args []string) error {
 	}
 	report := benchReport{
 		command: commandLine(append([]string{"tryon", "bench", "generate"}, args...)),
-		setup: fmt.Sprintf("%s %s/%s, %d CPUs; PostgreSQL %s on %s, pool of %d connections; "+
+		setup: fmt.Sprintf("%s %s/%s, %d CPUs; PostgreSQL %s on %s (%s), pool of %d connections; "+
 			"fake provider at zero latency, %dx%d PNGs stored in Postgres; %d clients on loopback; "+
-			"%d warm-up requests before each row, not measured but counted in the failure columns.",
-			runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), version, where, cfg.DBMaxConns,
+			"%d warm-up requests before each row, not measured but counted in the failure columns. "+
+			"PostgreSQL's costs per request are the server's counters over the measured requests: "+
+			"CPU of its processes (/proc; \"-\" for a server elsewhere), WAL bytes, records and full-page images "+
+			"(pg_current_wal_lsn, pg_stat_wal), WAL flushes (pg_stat_wal.wal_sync) and commits (pg_stat_database). "+
+			"The 8-tenant row spreads the same load over eight prepaid tenants, the prepaid row above puts it on one.",
+			runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), version, where, durability, cfg.DBMaxConns,
 			benchSide, benchSide, *clients, warm),
 		prepaid: fmt.Sprintf("The prepaid tenant's balance went down by %s USD over its %d requests (price %s USD).",
 			charged, *requests+warm, price),
@@ -179,8 +196,11 @@ func benchGenerate(ctx context.Context, e env, args []string) error {
 // benchKeys are the benchmark's tenants and keys.
 type benchKeys struct {
 	postpaidLive, postpaidTest, prepaidLive string
-	prepaidID                               uuid.UUID
-	opening                                 tryon.Micros
+	// sharedLive are the live keys of eight more prepaid tenants, which
+	// share one row's load.
+	sharedLive []string
+	prepaidID  uuid.UUID
+	opening    tryon.Micros
 }
 
 // benchTenants creates a postpaid and a prepaid tenant whose limits never
@@ -215,6 +235,19 @@ func benchTenants(ctx context.Context, s *postgres.Store, balance tryon.Micros) 
 		if *want.key, err = createKey(ctx, s, &want.client, want.kind, "bench", nil); err != nil {
 			return nil, fmt.Errorf("create a benchmark key: %w", err)
 		}
+	}
+	for i := range 8 {
+		shared := pre
+		shared.Name = fmt.Sprintf("bench-shared-%d-%s", i, suffix)
+		c, err := s.CreateClient(ctx, shared)
+		if err != nil {
+			return nil, fmt.Errorf("create the benchmark tenants: %w", err)
+		}
+		key, err := createKey(ctx, s, &c.ID, tryon.KeyLive, "bench", nil)
+		if err != nil {
+			return nil, fmt.Errorf("create a benchmark key: %w", err)
+		}
+		k.sharedLive = append(k.sharedLive, key)
 	}
 	return k, nil
 }
@@ -251,6 +284,7 @@ type benchRun struct {
 	base    string
 	clients int
 	stderr  io.Writer
+	probe   *pgProbe
 }
 
 // generateBody is every POST /generate's body.
@@ -290,8 +324,19 @@ func (b *benchRun) run(ctx context.Context, r benchRow, warm int) (rowResult, er
 	if err != nil {
 		return rowResult{}, err
 	}
+	before, err := b.probe.snapshot(ctx)
+	if err != nil {
+		return rowResult{}, err
+	}
 	res, err := b.measure(ctx, r, r.count)
 	if err != nil {
+		return rowResult{}, err
+	}
+	after, err := b.probe.snapshot(ctx)
+	if err != nil {
+		return rowResult{}, err
+	}
+	if res.pg, err = b.probe.since(ctx, before, after); err != nil {
 		return rowResult{}, err
 	}
 	// A failed warm-up request is as much a failure of the row as a
@@ -423,6 +468,8 @@ type rowResult struct {
 	noAnswer     int
 	firstFailure string
 	samples      []sample
+	// pg is what PostgreSQL spent on the measured requests.
+	pg pgCost
 }
 
 func (r rowResult) failed() int { return r.non2xx + r.noAnswer }
@@ -473,12 +520,19 @@ type benchReport struct {
 
 func (rep benchReport) write(w io.Writer) {
 	fmt.Fprintf(w, "```\n$ %s\n```\n\n%s\n\n", rep.command, rep.setup)
-	fmt.Fprintln(w, "| Request | Requests | Requests/s | p50 | p99 | Round trips (mean) | Round trips (max) | Target | Non-2xx | Other errors |")
-	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+	fmt.Fprintln(w, "| Request | Requests | Requests/s | p50 | p99 | Round trips (mean) | Round trips (max) | Target | Non-2xx | Other errors "+
+		"| PG CPU ms/req | WAL bytes/req | WAL records/req | WAL full pages/req | WAL flushes/req | Commits/req |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
 	for _, r := range rep.rows {
-		fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %.2f | %d | ≤ %d | %d | %d |\n",
+		cpu := "-"
+		if r.pg.cpuKnown && r.n > 0 {
+			cpu = fmt.Sprintf("%.3f", float64(r.pg.cpu.Microseconds())/1000/float64(r.n))
+		}
+		fmt.Fprintf(w, "| %s | %d | %.0f | %s | %s | %.2f | %d | ≤ %d | %d | %d | %s | %s | %s | %s | %s | %s |\n",
 			r.name, r.n, float64(r.n)/r.elapsed.Seconds(), ms(r.p50), ms(r.p99),
-			r.meanTrips, r.maxTrips, r.target, r.non2xx, r.noAnswer)
+			r.meanTrips, r.maxTrips, r.target, r.non2xx, r.noAnswer,
+			cpu, perRequest(r.pg.walBytes, r.n, 0), perRequest(r.pg.walRecords, r.n, 1), perRequest(r.pg.walFPI, r.n, 2),
+			perRequest(r.pg.walSyncs, r.n, 2), perRequest(r.pg.commits, r.n, 2))
 	}
 	fmt.Fprintf(w, "\n%s\n", rep.prepaid)
 	var over []string

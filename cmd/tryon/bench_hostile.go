@@ -73,7 +73,7 @@ func benchHostile(ctx context.Context, e env, args []string) error {
 	}
 
 	// What production runs: every commit flushed to disk.
-	dbURL, where, stop, err := benchDatabase(ctx, e, "fsync=on", "synchronous_commit=on", "full_page_writes=on")
+	dbURL, where, stop, err := benchDatabase(ctx, e, productionDurability...)
 	if err != nil {
 		return err
 	}

@@ -19,8 +19,13 @@ func runClient(ctx context.Context, e env, args []string) error {
 		return usageError{"client needs a subcommand"}
 	}
 	sub, args := args[0], args[1:]
-	if sub == "token-secret" {
+	switch sub {
+	case "token-secret":
 		return runTokenSecret(ctx, e, args)
+	case "statement":
+		return runStatement(ctx, e, args)
+	case "stripe":
+		return runClientStripe(ctx, e, args)
 	}
 	fs := flag.NewFlagSet("client "+sub, flag.ContinueOnError)
 	reason := fs.String("reason", "", "why (recorded in the client's ledger)")
@@ -92,6 +97,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		if err := printClient(e, c); err != nil {
+			return err
+		}
+		if err := printStripe(ctx, e, s, c.ID.String()); err != nil {
 			return err
 		}
 		entries, err := s.Ledger(ctx, c.ID)

@@ -76,6 +76,7 @@ func sweepEvery(ctx context.Context, a *app.App, every time.Duration, base strin
 			} else if rep.Expired+rep.Polled+rep.WebhooksDelivered+rep.WebhooksFailed > 0 {
 				a.Log.Info("sweep", "report", rep)
 			}
+			drainMeter(ctx, a)
 		}
 	}
 }

@@ -72,6 +72,8 @@ const usage = `usage: tryon <command> [arguments]
   client billing prepaid|postpaid <client> -reason TEXT
   client webhook set <client> <url> | client webhook remove <client>
   client token-secret rotate <client> [-grace 15m]   new signing secret for client tokens (shown once)
+  client statement <client> [-month YYYY-MM] [-csv]   a month's statement (UTC), or its CSV of billed generations
+  client stripe link <client> <cus_...> | client stripe unlink <client> | client stripe retry <client>
   key create <client> [-kind live|test] [-name TEXT] [-expires 720h]
   key create -admin [-name TEXT]
   key list <client> | key list -admin
@@ -79,6 +81,7 @@ const usage = `usage: tryon <command> [arguments]
   bench generate [-clients 8] [-requests 2000]
   bench metrics [-sizes 10000,100000,1000000,10000000]
   bench hostile [-clients 16] [-rounds 3] [-memlimit 100MiB]
+  bench load [-requests 2000] [-latency 5s] [-pool 4]
 
 <client> is a client's id or name. Commands that use the database read DATABASE_URL.`
 

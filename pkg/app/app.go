@@ -40,6 +40,8 @@ type App struct {
 	// Telemetry exports traces and metrics; nil when no OTLP endpoint is
 	// configured.
 	Telemetry *telemetry.Telemetry
+	// Billing is statements, and with Stripe configured its meter and top-ups.
+	Billing httpapi.Billing
 }
 
 // Options adjust the wiring for local runs and tests.
@@ -124,8 +126,9 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 			Sender: &webhook.Sender{Client: hooks.HTTPClient(), Timeout: cfg.WebhookTimeout}},
 		Settings: settings,
 	}
-	return &App{Config: cfg, Store: store, Runner: runner, Log: log, Telemetry: tel,
-		Server: httpapi.NewServer(cfg, store, runner, log)}, nil
+	bill := newBilling(cfg, store, log)
+	return &App{Config: cfg, Store: store, Runner: runner, Log: log, Telemetry: tel, Billing: bill,
+		Server: httpapi.NewServer(cfg, store, runner, log).WithBilling(bill)}, nil
 }
 
 // Close flushes telemetry and releases the database pool.

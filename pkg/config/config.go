@@ -89,7 +89,17 @@ type Config struct {
 
 	InputFetchTimeout time.Duration `envconfig:"INPUT_FETCH_TIMEOUT" default:"15s" desc:"time allowed to fetch one input image"`
 	WebhookTimeout    time.Duration `envconfig:"WEBHOOK_TIMEOUT" default:"5s" desc:"time allowed for one webhook delivery by the sweep (the request that finishes a generation allows at most 2s)"`
+
+	StripeSecretKey      string `envconfig:"STRIPE_SECRET_KEY" desc:"Stripe secret key; when set, linked tenants' usage goes to Stripe Billing meters"`
+	StripeWebhookSecret  string `envconfig:"STRIPE_WEBHOOK_SECRET" desc:"signing secret (whsec_...) of the Stripe webhook endpoint /stripe/webhook; with STRIPE_SECRET_KEY, turns top-ups on"`
+	StripeMeterEventName string `envconfig:"STRIPE_METER_EVENT_NAME" default:"tryon_usage_micros" desc:"event_name of the Stripe meter that sums usage in micro-dollars"`
+	StripeAPIURL         string `envconfig:"STRIPE_API_URL" default:"https://api.stripe.com" desc:"Stripe API base URL"`
+	StripeTopupMin       int64  `envconfig:"STRIPE_TOPUP_MIN_MICROS" default:"5000000" desc:"smallest top-up through Checkout, micro-dollars (whole cents, at least 500000)"`
+	StripeTopupMax       int64  `envconfig:"STRIPE_TOPUP_MAX_MICROS" default:"10000000000" desc:"largest top-up through Checkout, micro-dollars (whole cents)"`
 }
+
+// StripeEnabled reports whether Stripe billing is on.
+func (c *Config) StripeEnabled() bool { return c.StripeSecretKey != "" }
 
 // ProviderFor returns the provider configured for a service.
 func (c *Config) ProviderFor(s tryon.Service) string {
@@ -241,6 +251,18 @@ func (c *Config) Validate() error {
 	}
 	if c.WebhookTimeout <= 0 || c.WebhookTimeout > time.Minute {
 		bad("WEBHOOK_TIMEOUT", "must be more than 0 and at most 1m")
+	}
+	if c.StripeEnabled() && strings.TrimSpace(c.StripeMeterEventName) == "" {
+		bad("STRIPE_METER_EVENT_NAME", "must name the Stripe meter when STRIPE_SECRET_KEY is set")
+	}
+	if u, err := url.Parse(c.StripeAPIURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		bad("STRIPE_API_URL", "must be an absolute http(s) URL, got %q", c.StripeAPIURL)
+	}
+	if c.StripeTopupMin < 500_000 || c.StripeTopupMin%10_000 != 0 {
+		bad("STRIPE_TOPUP_MIN_MICROS", "must be whole cents (a multiple of 10000) and at least 500000 (Stripe's minimum charge), got %d", c.StripeTopupMin)
+	}
+	if c.StripeTopupMax < c.StripeTopupMin || c.StripeTopupMax%10_000 != 0 {
+		bad("STRIPE_TOPUP_MAX_MICROS", "must be whole cents and at least STRIPE_TOPUP_MIN_MICROS, got %d", c.StripeTopupMax)
 	}
 	return errors.Join(errs...)
 }

@@ -56,7 +56,7 @@ func (r *Runner) advance(ctx context.Context, g *tryon.Generation, budget Budget
 	pctx, cancel := context.WithDeadline(ctx, budget.Work)
 	out, err := timed(ctx, func() (*tryon.Result, error) { return op.Poll(pctx, g.Operation) })
 	cancel()
-	var c tryon.Completion
+	var res *Result
 	switch {
 	case err == nil && out == nil, err != nil && transient(err):
 		if err != nil {
@@ -67,11 +67,10 @@ func (r *Runner) advance(ctx context.Context, g *tryon.Generation, budget Budget
 		}
 		return g
 	case err != nil:
-		c = r.failure(g.ID, err, false)
+		res, err = r.finish(ctx, &Result{}, g.ID, r.failure(g.ID, err, false), budget, baseURL)
 	default:
-		c = r.store(ctx, g.ID, out)
+		res, err = r.complete(ctx, &Result{}, g.ID, out, budget, baseURL)
 	}
-	res, err := r.finish(ctx, &Result{}, g.ID, c, baseURL)
 	if err != nil {
 		r.Log.Error("finish long job", "generation", g.ID, "error", err)
 		return g

@@ -83,7 +83,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 			if !pre.SameRequest {
 				return res, errIdempotencyMismatch
 			}
-			return r.replay(ctx, res, *pre.PriorID, opts.BaseURL)
+			return r.replay(ctx, res, *pre.PriorID, budget, opts.BaseURL)
 		}
 		precounted = true
 	}
@@ -134,7 +134,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		return res, &tryon.Error{Code: tryon.CodeInsufficientCredits,
 			Message: fmt.Sprintf("the prepaid balance cannot cover this generation (price %s USD)", admitted.PriceMicros)}
 	case tryon.Replay:
-		return r.replay(ctx, res, admitted.GenerationID, opts.BaseURL)
+		return r.replay(ctx, res, admitted.GenerationID, budget, opts.BaseURL)
 	case tryon.IdempotencyMismatch:
 		return res, errIdempotencyMismatch
 	default:
@@ -147,7 +147,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		if err := r.Store.RecordParams(ctx, id, params); err != nil {
 			r.Log.Error("record generation params", "generation", id, "error", err)
 			return r.finish(ctx, res, id, tryon.Completion{Error: &tryon.GenerationError{
-				Code: tryon.CodeUpstreamError, Message: "the request could not be recorded"}}, opts.BaseURL)
+				Code: tryon.CodeUpstreamError, Message: "the request could not be recorded"}}, budget, opts.BaseURL)
 		}
 	}
 	req := tryon.ProviderRequest{Service: spec.Service, Prompt: spec.Prompt, Width: spec.Width, Height: spec.Height,
@@ -170,14 +170,14 @@ var (
 // replay answers a repeated Idempotency-Key with the first request's
 // generation: its result when it has one, 202 when it became a long job,
 // 409 while the first request is still working on it.
-func (r *Runner) replay(ctx context.Context, res *Result, id uuid.UUID, baseURL string) (*Result, error) {
+func (r *Runner) replay(ctx context.Context, res *Result, id uuid.UUID, budget Budget, baseURL string) (*Result, error) {
 	g, err := r.Store.FindGeneration(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	if g.Expired(r.now()) {
 		// The first request died; finish its record before showing it.
-		if _, err := r.finish(ctx, res, g.ID, timeoutCompletion(), baseURL); err != nil {
+		if _, err := r.finish(ctx, res, g.ID, timeoutCompletion(), budget, baseURL); err != nil {
 			return nil, err
 		}
 		g = res.Generation
@@ -258,20 +258,17 @@ func (r *Runner) runSync(ctx context.Context, res *Result, id uuid.UUID, provide
 	out, err := timed(ctx, func() (*tryon.Result, error) { return provider.Generate(pctx, req) })
 	timedOut := pctx.Err() != nil
 	cancel()
-	var c tryon.Completion
 	if err == nil && req.OutputFormat != "" {
 		if out, err = convertOutput(out, req.OutputFormat, req.OutputQuality); err != nil {
 			r.Log.Error("convert output", "generation", id, "error", err)
 			return r.finish(ctx, res, id, tryon.Completion{Error: &tryon.GenerationError{
-				Code: tryon.CodeUpstreamError, Message: "the output could not be converted to " + string(req.OutputFormat)}}, baseURL)
+				Code: tryon.CodeUpstreamError, Message: "the output could not be converted to " + string(req.OutputFormat)}}, budget, baseURL)
 		}
 	}
 	if err != nil {
-		c = r.failure(id, err, timedOut)
-	} else {
-		c = r.store(ctx, id, out)
+		return r.finish(ctx, res, id, r.failure(id, err, timedOut), budget, baseURL)
 	}
-	return r.finish(ctx, res, id, c, baseURL)
+	return r.complete(ctx, res, id, out, budget, baseURL)
 }
 
 // runLong starts a long-running job and polls it until it is done or the
@@ -282,22 +279,37 @@ func (r *Runner) runLong(ctx context.Context, res *Result, id uuid.UUID, op tryo
 	defer cancel()
 	name, err := timed(ctx, func() (string, error) { return op.Start(pctx, req) })
 	if err != nil {
-		return r.finish(ctx, res, id, r.failure(id, err, pctx.Err() != nil), baseURL)
+		return r.finish(ctx, res, id, r.failure(id, err, pctx.Err() != nil), budget, baseURL)
 	}
 	if err := r.Store.SetOperation(ctx, id, name, r.Settings.LongJobDeadline); err != nil {
 		// The job runs but nobody could find it again: fail it now rather
 		// than leave a reservation nobody can settle.
 		r.Log.Error("store operation", "generation", id, "error", err)
 		return r.finish(ctx, res, id, tryon.Completion{Error: &tryon.GenerationError{
-			Code: tryon.CodeUpstreamError, Message: "the job could not be recorded"}}, baseURL)
+			Code: tryon.CodeUpstreamError, Message: "the job could not be recorded"}}, budget, baseURL)
 	}
 	for {
-		out, err := timed(ctx, func() (*tryon.Result, error) { return op.Poll(pctx, name) })
+		// Readers poll the same job: each poll is made under its lease, so
+		// whoever finds the video done downloads and stores it alone, and
+		// the others see the finished generation.
+		claimed, g, err := r.Store.ClaimPoll(ctx, id, budget.Kill.Sub(r.now()))
 		switch {
-		case err == nil && out != nil:
-			return r.finish(ctx, res, id, r.store(ctx, id, out), baseURL)
-		case err != nil && !transient(err):
-			return r.finish(ctx, res, id, r.failure(id, err, false), baseURL)
+		case err == nil && g.Status != tryon.StatusProcessing:
+			res.Generation = g
+			return res, nil
+		case err == nil && claimed:
+			out, err := timed(ctx, func() (*tryon.Result, error) { return op.Poll(pctx, name) })
+			switch {
+			case err == nil && out != nil:
+				return r.complete(ctx, res, id, out, budget, baseURL)
+			case err != nil && !transient(err):
+				return r.finish(ctx, res, id, r.failure(id, err, false), budget, baseURL)
+			}
+			if err := r.Store.HoldPoll(ctx, id, r.Settings.PollInterval); err != nil {
+				r.Log.Warn("hold poll", "generation", id, "error", err)
+			}
+		case err != nil:
+			r.Log.Warn("claim poll", "generation", id, "error", err)
 		}
 		wait := min(r.Settings.PollInterval, time.Until(budget.Wait))
 		if wait <= 0 || tryon.Sleep(pctx, wait) != nil {
@@ -320,25 +332,6 @@ func transient(err error) bool {
 		return pe.Retryable() || pe.Kind == tryon.FailTimeout
 	}
 	return errors.Is(err, context.DeadlineExceeded)
-}
-
-// store copies a provider's output into storage.
-func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result) tryon.Completion {
-	ctype, w, h := out.ContentType, out.Width, out.Height
-	if info, ok := media.Sniff(out.Bytes); ok {
-		ctype = info.ContentType
-		if info.IsImage() {
-			w, h = info.Width, info.Height
-		}
-	}
-	url, err := r.Storage.Put(ctx, id.String()+extension(ctype), ctype, out.Bytes)
-	if err != nil {
-		r.Log.Error("store output", "generation", id, "error", err)
-		return tryon.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError,
-			Message: "the output could not be stored"}}
-	}
-	return tryon.Completion{Succeeded: true, Output: &tryon.Output{URL: url, ContentType: ctype,
-		Width: w, Height: h, Bytes: int64(len(out.Bytes))}}
 }
 
 func extension(contentType string) string {
@@ -381,20 +374,4 @@ func (r *Runner) failure(id uuid.UUID, err error, budgetSpent bool) tryon.Comple
 
 func timeoutCompletion() tryon.Completion {
 	return tryon.Completion{Error: tryon.TimedOut()}
-}
-
-// finish records the end of a generation, then sends its webhook.
-func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.Completion, baseURL string) (*Result, error) {
-	f, err := r.Store.FinishGeneration(ctx, id, c, r.Settings.WebhookLease)
-	if err != nil {
-		return nil, err
-	}
-	res.Generation = f.Generation
-	if f.CreditsRemaining != nil {
-		res.CreditsRemaining = f.CreditsRemaining
-	}
-	if f.DeliveryID != nil {
-		r.Notifier.Deliver(ctx, []uuid.UUID{*f.DeliveryID}, baseURL)
-	}
-	return res, nil
 }

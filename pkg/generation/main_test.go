@@ -24,7 +24,7 @@ func readLedger(t *testing.T, env *apptest.Env, client uuid.UUID) ledger {
 	t.Helper()
 	var l ledger
 	err := env.Store.Pool().QueryRow(context.Background(), `
-		SELECT c.balance_micros, f.reserved_micros,
+		SELECT c.balance_micros - tryon_unsettled(c.id), f.reserved_micros,
 		       (SELECT coalesce(sum(cost_micros), 0) FROM generations WHERE client_id = c.id),
 		       (SELECT coalesce(sum(amount_micros), 0) FROM usage_records WHERE client_id = c.id),
 		       (SELECT count(*) FROM generations WHERE client_id = c.id AND status = 'processing')

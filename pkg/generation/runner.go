@@ -73,6 +73,8 @@ type Runner struct {
 	Settings  Settings
 	Log       *slog.Logger
 	Now       func() time.Time
+
+	unfinished unfinished
 }
 
 func (r *Runner) now() time.Time {

@@ -42,6 +42,10 @@ type Store interface {
 	SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration) error
 	// HoldPoll spaces out the next poll of a running long job.
 	HoldPoll(ctx context.Context, id uuid.UUID, until time.Duration) error
+	// ClaimPoll takes one long job's poll lease when it is processing, due
+	// and free, and returns the generation as it stands: claimed says
+	// whether the caller may poll it now.
+	ClaimPoll(ctx context.Context, id uuid.UUID, lease time.Duration) (claimed bool, g *tryon.Generation, err error)
 	// ClaimDue takes the poll lease of long jobs due for a poll, oldest first.
 	ClaimDue(ctx context.Context, limit int, lease time.Duration) ([]*tryon.Generation, error)
 	// ExpireAll fails generations past their deadline, releasing their

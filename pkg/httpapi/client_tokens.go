@@ -30,6 +30,12 @@ func (s *Server) authorizeToken(r *http.Request, rt Route, st *requestState, raw
 		return tryon.Errorf(tryon.CodeForbidden, "client tokens can only call POST /generate and GET /generate/:id; call %s %s from your server with a secret key", rt.Method, rt.Path)
 	}
 	origin := r.Header.Get("Origin")
+	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		// Browsers send no Origin on a same-origin GET, but do send
+		// Sec-Fetch-Site (which a page's script cannot set): the page is
+		// on this deployment's own origin, which the token must name.
+		origin = s.baseURL(r)
+	}
 	switch {
 	case origin == "":
 		return tryon.Errorf(tryon.CodeForbidden, "a client token works only from a web page on one of its origins, and this request has no Origin header")

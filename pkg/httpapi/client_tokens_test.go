@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -524,5 +525,43 @@ func TestRevokingTheTokensKeyTurnsTokensOff(t *testing.T) {
 	}
 	if r := fromPage(fresh, http.MethodPost, "/generate", live.Token, shopOrigin, map[string]any{"prompt": "a hat"}); r.Status != 200 {
 		t.Fatalf("a live token, whose key stands: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestClientTokenOnItsDeploymentsOwnPage: a page served from the API's own
+// origin polls GET /generate/:id as browsers send a same-origin GET, with
+// Sec-Fetch-Site and no Origin. A token naming that origin reads; one that
+// does not is refused, as is a request with neither header.
+func TestClientTokenOnItsDeploymentsOwnPage(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	shop := env.Tenant(apptest.TenantOptions{})
+	u, err := url.Parse(env.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := u.Scheme + "://" + u.Host
+	tok := issueToken(t, env, shop.TestKey, map[string]any{"user": "alice", "origins": []string{own}})
+	elsewhere := issueToken(t, env, shop.TestKey, map[string]any{"user": "alice", "origins": []string{shopOrigin}})
+	made := fromPage(env, http.MethodPost, "/generate", tok.Token, own, map[string]any{"prompt": "a hat"})
+	var g struct {
+		ID string `json:"id"`
+	}
+	if made.Status != http.StatusOK || json.Unmarshal(made.Data, &g) != nil {
+		t.Fatalf("POST /generate: %d %s", made.Status, made.Body)
+	}
+	read := func(token string, headers ...string) *apptest.Response {
+		return env.Do(http.MethodGet, "/generate/"+g.ID, "", nil, append([]string{"Authorization", "Bearer " + token}, headers...)...)
+	}
+	if r := read(tok.Token, "Sec-Fetch-Site", "same-origin"); r.Status != http.StatusOK {
+		t.Errorf("same-origin read: got %d %s, want 200", r.Status, r.Body)
+	}
+	if r := read(elsewhere.Token, "Sec-Fetch-Site", "same-origin"); r.Status != http.StatusForbidden {
+		t.Errorf("same-origin read with a token for another origin: got %d, want 403", r.Status)
+	}
+	if r := read(tok.Token, "Sec-Fetch-Site", "cross-site"); r.Status != http.StatusForbidden {
+		t.Errorf("cross-site read without Origin: got %d, want 403", r.Status)
+	}
+	if r := read(tok.Token); r.Status != http.StatusForbidden || !strings.Contains(r.Error, "no Origin header") {
+		t.Errorf("read with neither header: got %d %q, want 403", r.Status, r.Error)
 	}
 }

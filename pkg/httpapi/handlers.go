@@ -252,7 +252,7 @@ func (s *Server) handleCron(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err, nil)
 		return
 	}
-	s.writeData(w, r, http.StatusOK, rep)
+	s.writeData(w, r, http.StatusOK, s.withMeterDrain(r, rep))
 }
 
 func (s *Server) handleNotFound(w http.ResponseWriter, r *http.Request) {

@@ -51,7 +51,7 @@ func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request, clientID u
 	}
 	snap, base := read.Value, s.baseURL(r)
 	if snap.Client == nil {
-		s.writeData(w, r, http.StatusOK, platformMetricsOf(snap, base))
+		s.writeData(w, r, http.StatusOK, s.withStripeMeter(r, platformMetricsOf(snap, base)))
 		return
 	}
 	s.writeData(w, r, http.StatusOK, clientMetricsOf(snap, base))

@@ -353,6 +353,15 @@ func TestOpenAPIContract(t *testing.T) {
 	c.do("GET", "/assets/{token}", "/assets/nothing-here.png", "", nil, 404)
 	c.do("OPTIONS", "/generate", "/generate", "", nil, 204, "Origin", "https://shop.example", "Access-Control-Request-Method", "POST")
 
+	month := time.Now().UTC().Format("2006-01")
+	c.do("GET", "/billing/statement", "/billing/statement?month="+month, shop.LiveKey, nil, 200)
+	c.do("GET", "/billing/statement", "/billing/statement?month="+month+"&client_id="+broke.Client.ID.String(), admin, nil, 200)
+	c.do("GET", "/billing/statement", "/billing/statement?month=2026-13", shop.LiveKey, nil, 400)
+	c.do("GET", "/billing/statement", "/billing/statement?month="+month+"&client_id="+other.Client.ID.String(), shop.LiveKey, nil, 404)
+	// Without Stripe configured, top-ups and Stripe's webhook are not found.
+	c.do("POST", "/billing/topup", "/billing/topup", broke.LiveKey, map[string]any{"amount_micros": 20_000_000}, 404)
+	c.do("POST", "/stripe/webhook", "/stripe/webhook", "", map[string]any{"id": "evt_1"}, 404)
+
 	// Answers to requests no operation describes.
 	c.checkResponse("POST /health", doc.deref(doc.component("responses", "MethodNotAllowed")), c.env.Do("POST", "/health", "", nil), 405)
 	c.checkResponse("GET /nowhere", doc.deref(doc.component("responses", "NotFound")), c.env.Do("GET", "/nowhere", "", nil), 404)

@@ -51,6 +51,9 @@ var Routes = []Route{
 	{"asset", "Asset", http.MethodGet, "/assets/{token}", Public, 15, (*Server).handleAsset},
 	{"cron", "Cron", http.MethodGet, "/api/cron", Cron, 300, (*Server).handleCron},
 	{"tokens", "CreateToken", http.MethodPost, "/tokens", Tenant, 10, (*Server).handleCreateToken},
+	{"statement", "Statement", http.MethodGet, "/billing/statement", TenantOrAdmin, 60, (*Server).handleStatement},
+	{"topup", "Topup", http.MethodPost, "/billing/topup", Tenant, 30, (*Server).handleTopup},
+	{"stripe_webhook", "StripeWebhook", http.MethodPost, "/stripe/webhook", Public, 30, (*Server).handleStripeWebhook},
 	// not_found answers every other path with the JSON 404 (vercel.json's
 	// last rewrite sends them there).
 	{"not_found", "NotFound", "", "", Public, 10, (*Server).handleNotFound},

@@ -26,6 +26,7 @@ type Store interface {
 	KeyStore
 	TokenStore
 	RateAccounts
+	BillingStore
 	// Ping checks that the database answers within timeout.
 	Ping(ctx context.Context, timeout time.Duration) error
 	// FindAsset returns a stored output by token.
@@ -63,6 +64,8 @@ type Server struct {
 	keys   *apikey.Cache
 	tokens *clienttoken.Verifier
 	log    *slog.Logger
+	// billing serves statements, top-ups and Stripe (billing.go).
+	billing Billing
 }
 
 // NewServer returns a Server over its dependencies.

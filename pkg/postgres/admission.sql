@@ -30,6 +30,18 @@ DECLARE
     claimed   boolean := false;
     prior     idempotency_keys%ROWTYPE;
 BEGIN
+    -- Asynchronous commit: this transaction does not wait for its WAL to
+    -- reach disk, so it neither pays a flush nor holds the tenant's row
+    -- locked through one. A crash can lose it only together with every
+    -- later WAL record, and nothing is ever answered on its strength alone:
+    -- an admitted generation reaches its client only after a synchronous
+    -- commit that writes to it (tryon_finish, or storing a long job's
+    -- operation), whose flush makes this commit durable first, as WAL is
+    -- flushed in order. A lost admission was answered with an error (the
+    -- crash cut the request) and charged nothing; its reservation, slot and
+    -- Idempotency-Key claim go with it, which only frees them. Refusals
+    -- answer from counters alone (the rate state is unlogged anyway).
+    SET LOCAL synchronous_commit = off;
     -- FOR NO KEY UPDATE serialises admissions without blocking the KEY SHARE
     -- locks that foreign keys (usage_records, generations) take on the row:
     -- with FOR UPDATE, an admission queued between a finisher's usage insert
@@ -41,7 +53,6 @@ BEGIN
     END IF;
 
     rate_limit := c.requests_per_minute;
-    balance_micros := c.balance_micros;
     -- A request that had to fetch its inputs was counted before fetching them.
     IF p_count_rate THEN
         SELECT h.limited, h.remaining, h.reset_at, h.retry_after_ms
@@ -71,12 +82,21 @@ BEGIN
 
     price_micros := CASE WHEN p_mode = 'live'
                          THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
-    SELECT * INTO flight FROM tryon_in_flight(p_client);
+    IF c.balance_micros IS NOT NULL THEN
+        -- The row is locked: fold the charges of finished generations into
+        -- the balance here, where it costs no wait of anyone's.
+        c.balance_micros := c.balance_micros - tryon_settle(p_client);
+    END IF;
+    -- One statement, so one snapshot: a generation finishing meanwhile is
+    -- counted once, either in flight or as an unsettled charge.
+    SELECT f.slots, f.reserved_micros, f.next_free, tryon_unsettled(p_client) AS unsettled
+    INTO flight FROM tryon_in_flight(p_client) f;
     reserved_micros := flight.reserved_micros;
+    balance_micros := c.balance_micros - flight.unsettled;
     IF flight.slots >= c.max_concurrent THEN
         outcome := 'concurrency_limited';
         retry_after_ms := least(greatest(extract(epoch FROM flight.next_free - now()) * 1000, 1000), 10000);
-    ELSIF c.balance_micros IS NOT NULL AND c.balance_micros - flight.reserved_micros < price_micros THEN
+    ELSIF balance_micros IS NOT NULL AND balance_micros - flight.reserved_micros < price_micros THEN
         outcome := 'insufficient_credits';
     END IF;
     IF outcome IS NOT NULL THEN

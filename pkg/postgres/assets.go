@@ -21,22 +21,34 @@ type Assets struct{ Store *Store }
 // its path, which the HTTP layer makes absolute. The name only contributes
 // its extension, so a browser saving the file gets a sensible name.
 func (a Assets) Put(ctx context.Context, name, contentType string, data []byte) (string, error) {
-	ctx, cancel := a.Store.op(ctx)
-	defer cancel()
-	var raw [16]byte
-	if _, err := rand.Read(raw[:]); err != nil {
+	path, staged, err := a.Stage(name, contentType, data)
+	if err != nil {
 		return "", err
 	}
-	token := base64.RawURLEncoding.EncodeToString(raw[:])
-	if _, err := a.Store.pool.Exec(ctx, `INSERT INTO assets (token, content_type, data) VALUES ($1, $2, $3)`,
-		token, contentType, data); err != nil {
+	ctx, cancel := a.Store.op(ctx)
+	defer cancel()
+	if _, err := a.Store.pool.Exec(ctx, insertAsset, staged.Token, staged.ContentType, staged.Data); err != nil {
 		return "", translate(err, "store asset")
 	}
+	return path, nil
+}
+
+const insertAsset = `INSERT INTO assets (token, content_type, data) VALUES ($1, $2, $3)`
+
+// Stage names an output's token and path without writing it: the
+// generation's finishing transaction writes it (FinishGeneration), with the
+// success it belongs to, in the same round trip and commit.
+func (a Assets) Stage(name, contentType string, data []byte) (string, *tryon.StagedOutput, error) {
+	var raw [16]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return "", nil, err
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw[:])
 	path := AssetPathPrefix + token
 	if i := strings.LastIndexByte(name, '.'); i >= 0 && !strings.ContainsAny(name[i:], "/?#") {
 		path += name[i:]
 	}
-	return path, nil
+	return path, &tryon.StagedOutput{Token: token, ContentType: contentType, Data: data}, nil
 }
 
 // FindAsset returns a stored output by token; a trailing extension is ignored.

@@ -129,6 +129,8 @@ WITH src AS (
 	       latency, ts, ts + interval '5 minutes', ts + latency * interval '1 millisecond'
 	FROM priced
 	RETURNING client_id, created_at, service, mode, status, cost_micros, latency_ms
+	-- The rollups go to shard 0, one row per key: readers sum the shards
+	-- of a key, however many it has.
 ), usage_h AS (
 	INSERT INTO usage_hourly AS u (client_id, hour, service, mode, generations, succeeded, failed, cost_micros,
 	                               latency_count, latency_sum_ms)
@@ -136,7 +138,7 @@ WITH src AS (
 	       count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'failed'), sum(cost_micros),
 	       count(*) FILTER (WHERE status = 'succeeded'), coalesce(sum(latency_ms) FILTER (WHERE status = 'succeeded'), 0)
 	FROM ins GROUP BY 1, 2, 3, 4
-	ON CONFLICT (client_id, hour, service, mode) DO UPDATE SET
+	ON CONFLICT (client_id, hour, service, mode, shard) DO UPDATE SET
 		generations = u.generations + excluded.generations, succeeded = u.succeeded + excluded.succeeded,
 		failed = u.failed + excluded.failed, cost_micros = u.cost_micros + excluded.cost_micros,
 		latency_count = u.latency_count + excluded.latency_count, latency_sum_ms = u.latency_sum_ms + excluded.latency_sum_ms
@@ -147,7 +149,7 @@ WITH src AS (
 	       count(*) FILTER (WHERE status = 'succeeded'), count(*) FILTER (WHERE status = 'failed'), sum(cost_micros),
 	       count(*) FILTER (WHERE status = 'succeeded'), coalesce(sum(latency_ms) FILTER (WHERE status = 'succeeded'), 0)
 	FROM ins GROUP BY 1, 2, 3, 4
-	ON CONFLICT (client_id, day, service, mode) DO UPDATE SET
+	ON CONFLICT (client_id, day, service, mode, shard) DO UPDATE SET
 		generations = u.generations + excluded.generations, succeeded = u.succeeded + excluded.succeeded,
 		failed = u.failed + excluded.failed, cost_micros = u.cost_micros + excluded.cost_micros,
 		latency_count = u.latency_count + excluded.latency_count, latency_sum_ms = u.latency_sum_ms + excluded.latency_sum_ms
@@ -155,22 +157,22 @@ WITH src AS (
 	INSERT INTO latency_hourly AS l (client_id, hour, mode, bucket, count)
 	SELECT client_id, date_trunc('hour', created_at, 'UTC'), mode, tryon_latency_bucket(latency_ms), count(*)
 	FROM ins WHERE status = 'succeeded' GROUP BY 1, 2, 3, 4
-	ON CONFLICT (client_id, mode, hour, bucket) DO UPDATE SET count = l.count + excluded.count
+	ON CONFLICT (client_id, mode, hour, bucket, shard) DO UPDATE SET count = l.count + excluded.count
 ), latency_d AS (
 	INSERT INTO latency_daily AS l (client_id, day, mode, bucket, count)
 	SELECT client_id, (created_at AT TIME ZONE 'UTC')::date, mode, tryon_latency_bucket(latency_ms), count(*)
 	FROM ins WHERE status = 'succeeded' GROUP BY 1, 2, 3, 4
-	ON CONFLICT (client_id, mode, day, bucket) DO UPDATE SET count = l.count + excluded.count
+	ON CONFLICT (client_id, mode, day, bucket, shard) DO UPDATE SET count = l.count + excluded.count
 ), platform_h AS (
 	INSERT INTO platform_latency_hourly AS l (hour, mode, bucket, count)
 	SELECT date_trunc('hour', created_at, 'UTC'), mode, tryon_latency_bucket(latency_ms), count(*)
 	FROM ins WHERE status = 'succeeded' GROUP BY 1, 2, 3
-	ON CONFLICT (hour, mode, bucket) DO UPDATE SET count = l.count + excluded.count
+	ON CONFLICT (hour, mode, bucket, shard) DO UPDATE SET count = l.count + excluded.count
 ), platform_d AS (
 	INSERT INTO platform_latency_daily AS l (day, mode, bucket, count)
 	SELECT (created_at AT TIME ZONE 'UTC')::date, mode, tryon_latency_bucket(latency_ms), count(*)
 	FROM ins WHERE status = 'succeeded' GROUP BY 1, 2, 3
-	ON CONFLICT (day, mode, bucket) DO UPDATE SET count = l.count + excluded.count
+	ON CONFLICT (day, mode, bucket, shard) DO UPDATE SET count = l.count + excluded.count
 )
 SELECT count(*) FROM ins`
 

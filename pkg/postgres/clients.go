@@ -9,7 +9,8 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-const clientColumns = `c.id, c.name, c.status, c.prices, c.balance_micros, c.requests_per_minute,
+// The balance is balance_micros less the charges not yet folded into it.
+const clientColumns = `c.id, c.name, c.status, c.prices, c.balance_micros - tryon_unsettled(c.id), c.requests_per_minute,
 	c.max_concurrent, coalesce(c.webhook_url, ''), c.created_at, c.updated_at,
 	coalesce(c.default_service, '')`
 
@@ -164,6 +165,13 @@ func (s *Store) ChangeClient(ctx context.Context, id uuid.UUID, ch ClientChange)
 		if err != nil {
 			return err
 		}
+		// With the row locked, fold the unsettled charges in, so that
+		// balance_micros is the balance (but for charges committed from
+		// now on, which the checks below subtract), and a switch to
+		// postpaid and back leaves none of the prepaid days' behind.
+		if _, err := tx.Exec(ctx, `SELECT tryon_settle($1)`, id); err != nil {
+			return err
+		}
 		kind, amount, details := "", int64(0), map[string]any{}
 		switch {
 		case ch.Status != "":
@@ -201,7 +209,7 @@ func (s *Store) ChangeClient(ctx context.Context, id uuid.UUID, ch ClientChange)
 			err = tx.QueryRow(ctx, `
 				UPDATE clients c SET balance_micros = coalesce(balance_micros, 0), updated_at = now()
 				FROM tryon_in_flight($1) f
-				WHERE c.id = $1 AND coalesce(c.balance_micros, 0) >= f.reserved_micros
+				WHERE c.id = $1 AND coalesce(c.balance_micros, 0) - tryon_unsettled(c.id) >= f.reserved_micros
 				RETURNING true`, id).Scan(&ok)
 			if err == pgx.ErrNoRows {
 				return tryon.Errorf(tryon.CodeInvalidRequest,
@@ -216,7 +224,7 @@ func (s *Store) ChangeClient(ctx context.Context, id uuid.UUID, ch ClientChange)
 			err = tx.QueryRow(ctx, `
 				UPDATE clients c SET balance_micros = coalesce(balance_micros, 0) + $2, updated_at = now()
 				FROM tryon_in_flight($1) f
-				WHERE c.id = $1 AND coalesce(c.balance_micros, 0) + $2 >= f.reserved_micros
+				WHERE c.id = $1 AND coalesce(c.balance_micros, 0) - tryon_unsettled(c.id) + $2 >= f.reserved_micros
 				RETURNING true`, id, amount).Scan(&ok)
 			if err == pgx.ErrNoRows {
 				return tryon.Errorf(tryon.CodeInvalidRequest, "the balance cannot go below what in-flight generations reserve")
@@ -229,7 +237,7 @@ func (s *Store) ChangeClient(ctx context.Context, id uuid.UUID, ch ClientChange)
 		}
 		_, err = tx.Exec(ctx, `
 			INSERT INTO client_ledger (client_id, kind, amount_micros, balance_after, details, reason)
-			SELECT id, $2, $3, balance_micros, $4, $5 FROM clients WHERE id = $1`,
+			SELECT id, $2, $3, balance_micros - tryon_unsettled(id), $4, $5 FROM clients WHERE id = $1`,
 			id, kind, amount, details, ch.Reason)
 		return err
 	})

@@ -12,11 +12,40 @@ LANGUAGE sql STABLE AS $$
     WHERE client_id = p_client AND status = 'processing' AND deadline > now()
 $$;
 
+-- tryon_unsettled is what a tenant's balance_micros does not show yet: its
+-- charges in unsettled_charges. The balance is balance_micros less this,
+-- read in the same statement.
+CREATE OR REPLACE FUNCTION tryon_unsettled(p_client uuid) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(sum(amount_micros), 0)::bigint FROM unsettled_charges WHERE client_id = p_client
+$$;
+
+-- tryon_settle folds a tenant's unsettled charges into its balance and
+-- returns their sum. The caller holds the tenant's row locked, so no two
+-- fold at once; charges committed meanwhile are left for the next fold. A
+-- postpaid tenant's (left by a finish racing a switch to postpaid, which
+-- settles nothing) are dropped: a postpaid tenant has no balance to charge.
+CREATE OR REPLACE FUNCTION tryon_settle(p_client uuid) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    total bigint;
+BEGIN
+    WITH folded AS (DELETE FROM unsettled_charges WHERE client_id = p_client RETURNING amount_micros)
+    SELECT sum(amount_micros) INTO total FROM folded;
+    IF total IS NULL THEN
+        RETURN 0;
+    END IF;
+    UPDATE clients SET balance_micros = balance_micros - total
+    WHERE id = p_client AND balance_micros IS NOT NULL;
+    RETURN total;
+END
+$$;
+
 -- tryon_credits_remaining is a prepaid tenant's balance not reserved by
 -- generations in flight: what X-Credits-Remaining reports. NULL for a
 -- postpaid tenant, for whom nothing is summed.
 CREATE OR REPLACE FUNCTION tryon_credits_remaining(p_client uuid) RETURNS bigint
 LANGUAGE sql STABLE AS $$
-    SELECT c.balance_micros - (SELECT f.reserved_micros FROM tryon_in_flight(c.id) f)
+    SELECT c.balance_micros - tryon_unsettled(c.id) - (SELECT f.reserved_micros FROM tryon_in_flight(c.id) f)
     FROM clients c WHERE c.id = p_client AND c.balance_micros IS NOT NULL
 $$;

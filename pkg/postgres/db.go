@@ -66,6 +66,7 @@ func OpenPool(url string, opts PoolOptions) (*pgxpool.Pool, error) {
 		}
 	}
 	cfg.ConnConfig.Tracer = telemetry.PgxTracer{Next: tracer{}}
+	cfg.PrepareConn = startOpClock
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open pool: %w", err)
@@ -76,15 +77,31 @@ func OpenPool(url string, opts PoolOptions) (*pgxpool.Pool, error) {
 // Store is the database behind the API. It is safe for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
-	// opTimeout bounds each call, so a stalled database fails a request with
-	// "unavailable" instead of hanging it until the platform kills it.
-	opTimeout time.Duration
-	now       func() time.Time
+	// opTimeout bounds each call once it holds a connection, so a stalled
+	// database fails a request with "unavailable" instead of hanging it
+	// until the platform kills it. acquireLimit bounds the wait for a
+	// pooled connection, which under load is a queue, not an outage
+	// (opclock.go).
+	opTimeout    time.Duration
+	acquireLimit time.Duration
+	now          func() time.Time
 }
 
 // NewStore returns a Store over pool.
 func NewStore(pool *pgxpool.Pool) *Store {
-	return &Store{pool: pool, opTimeout: 10 * time.Second, now: time.Now}
+	return &Store{pool: pool, opTimeout: 10 * time.Second, acquireLimit: 60 * time.Second, now: time.Now}
+}
+
+// SetTimeouts changes how long a call may run once it holds a connection
+// (statement) and how long it may wait for one (acquire); zero keeps a
+// value. For tests and tools that need a tight limit.
+func (s *Store) SetTimeouts(statement, acquire time.Duration) {
+	if statement > 0 {
+		s.opTimeout = statement
+	}
+	if acquire > 0 {
+		s.acquireLimit = acquire
+	}
 }
 
 // Pool returns the underlying pool, for tools (migrations, benchmarks).
@@ -94,7 +111,7 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 func (s *Store) Close() { s.pool.Close() }
 
 func (s *Store) op(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.opTimeout)
+	return newOpClock(ctx, s.opTimeout, s.acquireLimit)
 }
 
 // Ping checks that the database answers within timeout.

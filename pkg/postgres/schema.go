@@ -30,10 +30,11 @@ var SchemaParts = []string{
 	"settlement.sql",    // tryon_finish: when a tenant is charged
 	"expiry.sql",        // tryon_expire: generations past their deadline
 	"client_tokens.sql", // tryon_admit_token, tryon_token_read: client tokens' secrets, end users and caps
+	"billing.sql",       // tryon_balance_at, the Stripe meter outbox and its trigger, top-ups
 	"params.sql",        // generations.params (a try-on's garments, seed, format), clients.default_service
 }
 
-//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql params.sql
+//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql
 var schemaFS embed.FS
 
 // Schema returns schema.sql as its parts make it.
@@ -80,15 +81,12 @@ func FindSchema() (string, error) {
 }
 
 // ApplySchema runs the schema file on conn. The schema is idempotent, so
-// applying it to an up-to-date database changes nothing.
+// applying it to an up-to-date database changes nothing; it is applied one
+// statement at a time so that it is safe while traffic flows (migrate.go).
 func ApplySchema(ctx context.Context, conn *pgx.Conn, path string) error {
 	sql, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("read schema: %w", err)
 	}
-	// The simple protocol runs the whole multi-statement file in one go.
-	if _, err := conn.PgConn().Exec(ctx, string(sql)).ReadAll(); err != nil {
-		return fmt.Errorf("apply schema: %w", err)
-	}
-	return nil
+	return applyStatements(ctx, conn, string(sql))
 }

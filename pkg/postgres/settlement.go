@@ -14,7 +14,8 @@ import (
 )
 
 // FinishGeneration runs tryon_finish (settle or release, rollups, webhook
-// queueing) and reads the final row back, in one round trip.
+// queueing), stores a staged output with its success, and reads the final
+// row back, in one round trip and one transaction.
 func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Completion, webhookLease time.Duration) (*tryon.FinishResult, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
@@ -36,6 +37,17 @@ func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Comp
 	timedOut := tryon.TimedOut()
 	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds(), string(timedOut.Code), timedOut.Message)
+	staged := c.Staged
+	if staged != nil && c.Output != nil {
+		// A batch is one implicit transaction: the output is stored with
+		// the success it belongs to, and only if that success was recorded
+		// (not turned into a timeout by the deadline, nor finished first
+		// by someone else).
+		b.Queue(`INSERT INTO assets (token, content_type, data)
+			SELECT $1, $2, $3 WHERE EXISTS (
+				SELECT 1 FROM generations WHERE id = $4 AND status = 'succeeded' AND output_url = $5)`,
+			staged.Token, staged.ContentType, staged.Data, id, c.Output.URL)
+	}
 	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
@@ -43,6 +55,11 @@ func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Comp
 	var credits *int64
 	if err := res.QueryRow().Scan(&r.Finished, &r.DeliveryID, &credits); err != nil {
 		return nil, translateSettlement(err)
+	}
+	if staged != nil && c.Output != nil {
+		if _, err := res.Exec(); err != nil {
+			return nil, translate(err, "store output")
+		}
 	}
 	g, err := scanGeneration(res.QueryRow())
 	if err != nil {

@@ -15,8 +15,9 @@ CREATE OR REPLACE FUNCTION tryon_finish(
     OUT finished boolean, OUT delivery_id uuid, OUT credits_remaining bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
-    g      generations%ROWTYPE;
-    hook   text;
+    g       generations%ROWTYPE;
+    hook    text;
+    balance bigint;
 BEGIN
     -- "The deadline wins": a success counts only within the deadline. ok
     -- decides it once for the row, for every column that depends on it.
@@ -44,14 +45,29 @@ BEGIN
         RETURN;
     END IF;
 
+    SELECT c.balance_micros, c.webhook_url INTO balance, hook FROM clients c WHERE c.id = g.client_id;
     IF g.cost_micros > 0 THEN
         INSERT INTO usage_records (generation_id, client_id, service, amount_micros)
         VALUES (g.id, g.client_id, g.service, g.cost_micros);
-        UPDATE clients SET balance_micros = balance_micros - g.cost_micros
-        WHERE id = g.client_id AND balance_micros IS NOT NULL;
+        IF balance IS NOT NULL THEN
+            -- Not an update of the tenant's row, which would queue the
+            -- tenant's other finishes and admissions behind this commit's
+            -- WAL flush (see unsettled_charges).
+            INSERT INTO unsettled_charges (generation_id, client_id, amount_micros)
+            VALUES (g.id, g.client_id, g.cost_micros);
+        END IF;
     END IF;
-    SELECT tryon_credits_remaining(c.id), c.webhook_url INTO credits_remaining, hook
-    FROM clients c WHERE c.id = g.client_id;
+    IF balance IS NOT NULL THEN
+        SELECT balance - u, balance - u - f.reserved_micros INTO balance, credits_remaining
+        FROM tryon_unsettled(g.client_id) u, tryon_in_flight(g.client_id) f;
+        -- The reservation made at admission guarantees cover; a balance
+        -- that cannot cover its charges is a broken invariant, refused as
+        -- the balance's own check would refuse it.
+        IF balance < 0 THEN
+            RAISE EXCEPTION 'the balance of client % cannot cover its charges', g.client_id
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
 
     PERFORM tryon_record_rollups(g);
 

@@ -64,3 +64,63 @@ func TestSettlementConstraintViolationIsInternal(t *testing.T) {
 		t.Fatalf("settling beyond the balance: %v, want an internal error", err)
 	}
 }
+
+// TestChargesAreFoldedIntoTheBalance: a prepaid success leaves its charge
+// unsettled (the tenant's row untouched) yet the balance shown is exact at
+// once; the next admission folds the charge into the row; a switch to
+// postpaid and back to prepaid leaves no charge of the old balance behind.
+func TestChargesAreFoldedIntoTheBalance(t *testing.T) {
+	s := pgtest.NewStore(t)
+	ctx := context.Background()
+	balance := tryon.Micros(100_000)
+	c, a := inFlight(t, s, &balance)
+	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1, Height: 1, Bytes: 1}
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
+	if err != nil || f.CreditsRemaining == nil || *f.CreditsRemaining != 60_000 {
+		t.Fatalf("finish: %+v %v, want 60000 credits remaining", f, err)
+	}
+	raw := func() (stored int64, unsettled int) {
+		t.Helper()
+		if err := s.Pool().QueryRow(ctx, `SELECT balance_micros, (SELECT count(*) FROM unsettled_charges WHERE client_id = $1)
+			FROM clients WHERE id = $1`, c.ID).Scan(&stored, &unsettled); err != nil {
+			t.Fatal(err)
+		}
+		return stored, unsettled
+	}
+	if stored, unsettled := raw(); stored != 100_000 || unsettled != 1 {
+		t.Fatalf("after the finish: balance_micros %d with %d unsettled, want 100000 with 1", stored, unsettled)
+	}
+	shown := func(want tryon.Micros) {
+		t.Helper()
+		got, err := s.FindClient(ctx, c.ID)
+		if err != nil || got.BalanceMicros == nil || *got.BalanceMicros != want {
+			t.Fatalf("balance shown: %+v %v, want %d", got, err, want)
+		}
+	}
+	shown(60_000)
+	k, err := s.ListKeys(ctx, c.ID)
+	if err != nil || len(k) != 1 {
+		t.Fatalf("keys: %v %v", k, err)
+	}
+	second := admission(c, &k[0])
+	if r, err := s.Admit(ctx, second); err != nil || r.Outcome != tryon.Admitted || r.CreditsRemaining() == nil || *r.CreditsRemaining() != 20_000 {
+		t.Fatalf("second admission: %+v %v, want admitted with 20000 left", r, err)
+	}
+	if stored, unsettled := raw(); stored != 60_000 || unsettled != 0 {
+		t.Fatalf("after the next admission: balance_micros %d with %d unsettled, want 60000 with 0", stored, unsettled)
+	}
+	if _, err := s.FinishGeneration(ctx, second.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	shown(20_000)
+	if _, err := s.ChangeClient(ctx, c.ID, postgres.ClientChange{Reason: "postpaid", MakePostpaid: true}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ChangeClient(ctx, c.ID, postgres.ClientChange{Reason: "prepaid", MakePrepaid: true})
+	if err != nil || got.BalanceMicros == nil || *got.BalanceMicros != 0 {
+		t.Fatalf("back to prepaid: %+v %v, want a balance of 0", got, err)
+	}
+	if stored, unsettled := raw(); stored != 0 || unsettled != 0 {
+		t.Fatalf("back to prepaid: balance_micros %d with %d unsettled, want 0 with 0", stored, unsettled)
+	}
+}

@@ -148,6 +148,21 @@ CREATE TABLE IF NOT EXISTS usage_records (
 
 CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, created_at);
 
+-- A prepaid tenant's charges not yet taken off its balance. Settlement adds
+-- one per billed success instead of updating the tenant's row: that update
+-- would hold the row locked until its commit reached disk, so one tenant's
+-- finishes and admissions would queue behind each other's WAL flushes. The
+-- next admission (which locks the row anyway, and commits asynchronously)
+-- folds them into the balance (tryon_settle); until then every reader
+-- subtracts them (tryon_unsettled), so the balance shown is always exact.
+CREATE TABLE IF NOT EXISTS unsettled_charges (
+    generation_id uuid PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
+    client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    amount_micros bigint NOT NULL CHECK (amount_micros > 0)
+);
+
+CREATE INDEX IF NOT EXISTS unsettled_charges_by_client ON unsettled_charges (client_id) INCLUDE (amount_micros);
+
 -- Idempotency-Key claims, scoped to the tenant and the mode (a test key and
 -- a live key never share one, so staging traffic cannot replay fake outputs
 -- to production), valid for 24 hours.
@@ -197,6 +212,12 @@ CREATE TABLE IF NOT EXISTS assets (
 -- (and day) the generation was created, so metrics never scan generations.
 -- Latency is kept as a histogram with logarithmic buckets (see
 -- tryon_latency_bucket) for percentiles: one row per non-empty bucket.
+--
+-- Each key is split over up to 16 rows (shard, the writing backend's pid
+-- modulo 16): a finish holds its rollup rows locked until its commit has
+-- reached disk, so with one row per key one busy tenant's finishes (and,
+-- on the platform rows, everyone's) would queue behind each other's WAL
+-- flushes instead of sharing them. Readers sum over the shards anyway.
 
 CREATE TABLE IF NOT EXISTS usage_hourly (
     client_id      uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
@@ -209,7 +230,8 @@ CREATE TABLE IF NOT EXISTS usage_hourly (
     cost_micros    bigint NOT NULL DEFAULT 0,
     latency_count  bigint NOT NULL DEFAULT 0,
     latency_sum_ms bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (client_id, hour, service, mode)
+    shard          smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, hour, service, mode, shard)
 );
 
 CREATE TABLE IF NOT EXISTS usage_daily (
@@ -223,7 +245,8 @@ CREATE TABLE IF NOT EXISTS usage_daily (
     cost_micros    bigint NOT NULL DEFAULT 0,
     latency_count  bigint NOT NULL DEFAULT 0,
     latency_sum_ms bigint NOT NULL DEFAULT 0,
-    PRIMARY KEY (client_id, day, service, mode)
+    shard          smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, day, service, mode, shard)
 );
 
 -- The platform view reads every tenant's day rows for a window, all their
@@ -242,7 +265,8 @@ CREATE TABLE IF NOT EXISTS latency_hourly (
     mode      text NOT NULL,
     bucket    smallint NOT NULL,
     count     bigint NOT NULL,
-    PRIMARY KEY (client_id, mode, hour, bucket)
+    shard     smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, mode, hour, bucket, shard)
 );
 
 CREATE TABLE IF NOT EXISTS latency_daily (
@@ -251,7 +275,8 @@ CREATE TABLE IF NOT EXISTS latency_daily (
     mode      text NOT NULL,
     bucket    smallint NOT NULL,
     count     bigint NOT NULL,
-    PRIMARY KEY (client_id, mode, day, bucket)
+    shard     smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (client_id, mode, day, bucket, shard)
 );
 
 -- The platform's histogram: every tenant's latencies together, written
@@ -266,7 +291,8 @@ CREATE TABLE IF NOT EXISTS platform_latency_hourly (
     mode   text NOT NULL,
     bucket smallint NOT NULL,
     count  bigint NOT NULL,
-    PRIMARY KEY (hour, mode, bucket)
+    shard  smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (hour, mode, bucket, shard)
 );
 
 CREATE TABLE IF NOT EXISTS platform_latency_daily (
@@ -274,8 +300,31 @@ CREATE TABLE IF NOT EXISTS platform_latency_daily (
     mode   text NOT NULL,
     bucket smallint NOT NULL,
     count  bigint NOT NULL,
-    PRIMARY KEY (day, mode, bucket)
+    shard  smallint NOT NULL DEFAULT 0,
+    PRIMARY KEY (day, mode, bucket, shard)
 );
+
+-- Databases made before the rollups had shards: add the column, with the
+-- primary key over it, checking the catalog first so that applying the
+-- schema to an up-to-date database takes no lock. Existing rows become
+-- shard 0.
+DO $$
+DECLARE
+    t   text;
+    key text;
+BEGIN
+    FOR t, key IN VALUES ('usage_hourly', 'client_id, hour, service, mode'), ('usage_daily', 'client_id, day, service, mode'),
+                         ('latency_hourly', 'client_id, mode, hour, bucket'), ('latency_daily', 'client_id, mode, day, bucket'),
+                         ('platform_latency_hourly', 'hour, mode, bucket'), ('platform_latency_daily', 'day, mode, bucket')
+    LOOP
+        IF NOT EXISTS (SELECT 1 FROM information_schema.columns
+                       WHERE table_schema = current_schema() AND table_name = t AND column_name = 'shard') THEN
+            EXECUTE format('ALTER TABLE %I ADD COLUMN shard smallint NOT NULL DEFAULT 0, DROP CONSTRAINT %I, ADD PRIMARY KEY (%s, shard)',
+                           t, t || '_pkey', key);
+        END IF;
+    END LOOP;
+END
+$$;
 
 -- Webhooks ---------------------------------------------------------------------
 

@@ -15,6 +15,8 @@ type Completion struct {
 	Output     *Output
 	Error      *GenerationError
 	RetryAfter time.Duration
+	// Staged, when set, is Output's data, written with the success.
+	Staged *StagedOutput
 }
 
 // TimedOut is the recorded error of a generation that ran out of time:
