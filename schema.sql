@@ -481,18 +481,11 @@ DECLARE
     claimed   boolean := false;
     prior     idempotency_keys%ROWTYPE;
 BEGIN
-    -- Asynchronous commit: this transaction does not wait for its WAL to
-    -- reach disk, so it neither pays a flush nor holds the tenant's row
-    -- locked through one. A crash can lose it only together with every
-    -- later WAL record, and nothing is ever answered on its strength alone:
-    -- an admitted generation reaches its client only after a synchronous
-    -- commit that writes to it (tryon_finish, or storing a long job's
-    -- operation), whose flush makes this commit durable first, as WAL is
-    -- flushed in order. A lost admission was answered with an error (the
-    -- crash cut the request) and charged nothing; its reservation, slot and
-    -- Idempotency-Key claim go with it, which only frees them. Refusals
-    -- answer from counters alone (the rate state is unlogged anyway).
-    SET LOCAL synchronous_commit = off;
+    -- The commit is synchronous. An asynchronous one would save a WAL flush
+    -- per generation, but a database crash could then lose an admission
+    -- whose request is still running: the provider's paid result would find
+    -- no row to finish (pkg/generation/finishing.go keeps finishing across
+    -- an outage, and TestDatabaseCrashWithRequestsInFlight holds it to that).
     -- FOR NO KEY UPDATE serialises admissions without blocking the KEY SHARE
     -- locks that foreign keys (usage_records, generations) take on the row:
     -- with FOR UPDATE, an admission queued between a finisher's usage insert

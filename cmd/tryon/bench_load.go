@@ -256,7 +256,7 @@ func reconcileTenant(ctx context.Context, a *app.App, client any, opening tryon.
 		       (SELECT count(*) FROM generations WHERE client_id = c.id AND status = 'processing'),
 		       (SELECT coalesce(sum(cost_micros), 0) FROM generations WHERE client_id = c.id),
 		       (SELECT coalesce(sum(amount_micros), 0) FROM usage_records WHERE client_id = c.id),
-		       c.balance_micros
+		       c.balance_micros - tryon_unsettled(c.id)
 		FROM clients c WHERE c.id = $1`, client).
 		Scan(&r.generations, &r.succeeded, &r.processing, &r.charged, &r.usage, &balance)
 	if err != nil {

@@ -134,7 +134,7 @@ func TestSIGKILLWithGenerationsInFlight(t *testing.T) {
 	var charged, usage, reserved int64
 	var left int64
 	if err := pool.QueryRow(ctx, `SELECT (SELECT coalesce(sum(cost_micros), 0) FROM generations WHERE client_id = c.id),
-		(SELECT coalesce(sum(amount_micros), 0) FROM usage_records WHERE client_id = c.id), f.reserved_micros, c.balance_micros
+		(SELECT coalesce(sum(amount_micros), 0) FROM usage_records WHERE client_id = c.id), f.reserved_micros, c.balance_micros - tryon_unsettled(c.id)
 		FROM clients c, tryon_in_flight(c.id) f WHERE c.id = $1`, client.ID).Scan(&charged, &usage, &reserved, &left); err != nil {
 		t.Fatal(err)
 	}

@@ -110,7 +110,8 @@ func TestDatabaseOutageLongerThanTheRequest(t *testing.T) {
 	// Work ends at 16 s, finishing retries until about 20.7 s, the deadline
 	// is 30 s: nine seconds for a crash recovery.
 	env := apptest.New(t, apptest.Options{DatabaseURL: cluster.URL + "&connect_timeout=2",
-		Settings: map[string]string{"FAKE_LATENCY": "300ms", "FUNCTION_MAX_DURATION": "30s", "BUDGET_MARGIN": "14s"}})
+		Settings:     map[string]string{"FAKE_LATENCY": "300ms", "BUDGET_MARGIN": "14s"},
+		MaxDurations: map[string]time.Duration{"generate": 30 * time.Second}})
 	balance := tryon.Micros(10_000_000)
 	shop := env.Tenant(apptest.TenantOptions{BalanceMicros: &balance, MaxConcurrent: 10})
 	initial := int64(balance)

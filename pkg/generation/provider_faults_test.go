@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/tryonhq/tryon/pkg/apptest"
 	"github.com/tryonhq/tryon/pkg/gemini/geminifake"
@@ -17,7 +18,8 @@ import (
 // the successes are charged, once, and the books reconcile.
 func TestProviderFaultsUnderLoad(t *testing.T) {
 	const n = 90
-	env, _ := geminiEnv(t, map[string]string{"FUNCTION_MAX_DURATION": "8s", "BUDGET_MARGIN": "2s"})
+	env, _ := geminiEnvWith(t, apptest.Options{Settings: map[string]string{"BUDGET_MARGIN": "2s"},
+		MaxDurations: map[string]time.Duration{"generate": 8 * time.Second}})
 	balance := tryon.Micros(1_000_000_000)
 	shop := env.Tenant(apptest.TenantOptions{BalanceMicros: &balance, MaxConcurrent: n, RequestsPerMinute: 100 * n})
 	initial := int64(balance)
