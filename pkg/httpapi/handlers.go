@@ -24,7 +24,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 	if version == "" {
 		version = "dev"
 	}
-	if err := s.store.Ping(r.Context(), 2*time.Second); err != nil {
+	if err := s.health.check(r.Context()); err != nil {
 		stateOf(r).cause = err
 		s.writeError(w, r, tryon.ErrUnavailable, healthData{Status: "error", Checks: map[string]string{"database": "error"}, Version: version})
 		return

@@ -66,6 +66,8 @@ type Server struct {
 	log    *slog.Logger
 	// billing serves statements, top-ups and Stripe (billing.go).
 	billing Billing
+	// health is GET /health's shared database check (health_check.go).
+	health *dbCheck
 }
 
 // NewServer returns a Server over its dependencies.
@@ -73,6 +75,7 @@ func NewServer(cfg *config.Config, store Store, runner *generation.Runner, log *
 	s := &Server{cfg: cfg, store: store, runner: runner, log: log, keys: &apikey.Cache{TTL: cfg.KeyCacheTTL}}
 	if store != nil {
 		s.keys.Lookup = store.FindPrincipal
+		s.health = newDBCheck(store.Ping)
 		s.tokens = &clienttoken.Verifier{TTL: cfg.KeyCacheTTL, Lookup: store.FindTokenSigner}
 	}
 	return s

@@ -119,7 +119,9 @@ func (s *Store) Ping(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var one int
-	if err := s.pool.QueryRow(ctx, "SELECT 1").Scan(&one); err != nil {
+	// The simple protocol makes it one round trip even on a new connection,
+	// which would otherwise describe the statement first.
+	if err := s.pool.QueryRow(ctx, "SELECT 1", pgx.QueryExecModeSimpleProtocol).Scan(&one); err != nil {
 		return translate(err, "ping")
 	}
 	return nil

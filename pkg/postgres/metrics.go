@@ -25,6 +25,13 @@ const RecentLimit = 10
 // tenant's history, so its cost follows the window's length, not the number
 // of generations. An unknown tenant is tryon.ErrNotFound, returned with the
 // read so that the caller still has the rate state.
+//
+// The rate limit is the batch's last statement, not its first: a batch is
+// one implicit transaction, and counting the request locks the key's
+// rate_counters row until it commits. First, the lock would be held while
+// the reads run, so that one key's metrics reads would run one at a time;
+// last, it is held for no more than the commit. A refused read therefore
+// still reads, and throws the result away.
 func (s *Store) ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uuid.UUID, w metrics.Window) (*tryon.Read[*metrics.Snapshot], error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
@@ -35,6 +42,10 @@ func (s *Store) ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uu
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
 
+	snap, err := scanMetrics(res, clientID, w)
+	if err != nil {
+		return nil, translate(err, "read metrics")
+	}
 	r := &tryon.Read[*metrics.Snapshot]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
 	if err := scanRate(res.QueryRow(), &r.Rate); err != nil {
 		return nil, err
@@ -42,6 +53,15 @@ func (s *Store) ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uu
 	if err := r.Rate.Verdict(); err != nil {
 		return r, err
 	}
+	if clientID != uuid.Nil && snap.Client == nil {
+		return r, tryon.ErrNotFound
+	}
+	r.Value = snap
+	return r, nil
+}
+
+// scanMetrics scans the reads of metricsStatements, all but the rate limit.
+func scanMetrics(res pgx.BatchResults, clientID uuid.UUID, w metrics.Window) (*metrics.Snapshot, error) {
 	snap := metrics.NewSnapshot(w)
 	var err error
 	if clientID == uuid.Nil {
@@ -54,31 +74,27 @@ func (s *Store) ReadMetrics(ctx context.Context, p *tryon.Principal, clientID uu
 		}
 	}
 	if err != nil && err != pgx.ErrNoRows {
-		return nil, translate(err, "read metrics")
+		return nil, err
 	}
 	if err := scanCounts(res, snap); err != nil {
-		return nil, translate(err, "read metrics")
+		return nil, err
 	}
 	if err := scanLatency(res, snap); err != nil {
-		return nil, translate(err, "read metrics")
+		return nil, err
 	}
 	rows, err := res.Query()
 	if err != nil {
-		return nil, translate(err, "read metrics")
+		return nil, err
 	}
 	snap.Recent, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (*tryon.Generation, error) { return scanGeneration(row) })
 	if err != nil {
-		return nil, translate(err, "read metrics")
-	}
-	if clientID != uuid.Nil && snap.Client == nil {
-		return r, tryon.ErrNotFound
+		return nil, err
 	}
 	slices.SortFunc(snap.Clients, func(a, b metrics.ClientCounts) int {
 		return cmp.Or(cmp.Compare(b.CostMicros, a.CostMicros), cmp.Compare(b.Generations, a.Generations),
 			strings.Compare(a.Name, b.Name))
 	})
-	r.Value = snap
-	return r, nil
+	return snap, nil
 }
 
 // statement is one query of a batch.
@@ -89,8 +105,8 @@ type statement struct {
 }
 
 // metricsStatements are the queries of one metrics read, in the order
-// ReadMetrics scans them: the rate limit, the tenant (or every tenant), the
-// counters, the latency histogram and the newest generations.
+// ReadMetrics scans them: the tenant (or every tenant), the counters, the
+// latency histogram, the newest generations and, last, the rate limit.
 func metricsStatements(p *tryon.Principal, clientID uuid.UUID, w metrics.Window) []statement {
 	platform := clientID == uuid.Nil
 	// The series needs the bucket's own rollups; the histogram reads the
@@ -106,7 +122,6 @@ func metricsStatements(p *tryon.Principal, clientID uuid.UUID, w metrics.Window)
 	rate := statement{"rate limit", `SELECT ` + rateColumns + ` FROM tryon_hit_rate($1, $2)`, []any{p.Key.ID, p.RequestsPerMinute()}}
 	if platform {
 		return []statement{
-			rate,
 			{"clients", `SELECT c.id, c.name, c.status FROM clients c`, nil},
 			{"counts", countsSQL(usage, true), []any{w.From, w.To, w.From, w.To}},
 			{"latency", latencySQL(latency, true), []any{w.From, w.To}},
@@ -116,10 +131,10 @@ func metricsStatements(p *tryon.Principal, clientID uuid.UUID, w metrics.Window)
 				WHERE g.id >= $1 AND g.id < $2 AND g.created_at >= $3 AND g.created_at < $4
 				ORDER BY g.id DESC LIMIT ` + strconv.Itoa(RecentLimit),
 				[]any{uuidAt(w.From), uuidAt(w.To), w.From, w.To}},
+			rate,
 		}
 	}
 	return []statement{
-		rate,
 		{"client", clientWithReserved + ` WHERE c.id = $1`,
 			[]any{clientID}},
 		{"counts", countsSQL(usage, false), []any{w.From, w.To, w.From, w.To, clientID}},
@@ -128,6 +143,7 @@ func metricsStatements(p *tryon.Principal, clientID uuid.UUID, w metrics.Window)
 			WHERE g.client_id = $1 AND g.created_at >= $2 AND g.created_at < $3
 			ORDER BY g.created_at DESC, g.id DESC LIMIT ` + strconv.Itoa(RecentLimit),
 			[]any{clientID, w.From, w.To}},
+		rate,
 	}
 }
 
