@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,6 +29,9 @@ func TestHTTPFuzzPass(t *testing.T) {
 	local := httptest.NewServer(env.App.Server.Handler())
 	defer local.Close()
 	seed := uint64(time.Now().UnixNano())
+	if s, err := strconv.ParseUint(os.Getenv("TRYON_FUZZ_SEED"), 10, 64); err == nil {
+		seed = s // replays a failing run: its seed is in the failure's message
+	}
 	t.Logf("seed %d", seed)
 	for _, target := range []struct{ name, url string }{{"vercel", env.URL}, {"serve", local.URL}} {
 		rng := rand.New(rand.NewPCG(seed, 1))
@@ -48,6 +53,12 @@ func TestHTTPFuzzPass(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
+			if resp.StatusCode == http.StatusBadRequest && resp.Header.Get("X-Request-Id") == "" && string(body) == "400 Bad Request" {
+				// net/http's own answer to a request line it cannot parse (a
+				// space in the path, say), sent before any handler runs, as
+				// Vercel's edge refuses such a request before a function.
+				continue
+			}
 			if resp.StatusCode >= 500 {
 				t.Fatalf("%s request %d (seed %d): %s answered %d %s", target.name, i, seed, desc, resp.StatusCode, body)
 			}
