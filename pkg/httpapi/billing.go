@@ -257,10 +257,7 @@ func (s *Server) withMeterDrain(r *http.Request, rep generation.SweepReport) cro
 		return out
 	}
 	st := stateOf(r)
-	deadline := st.start.Add(st.route.Budget() - s.cfg.BudgetMargin)
-	if pd := platformDeadline(r); !pd.IsZero() && pd.Add(-s.cfg.BudgetMargin).Before(deadline) {
-		deadline = pd.Add(-s.cfg.BudgetMargin)
-	}
+	deadline := generation.NewBudget(st.start, st.route.Budget(), s.cfg.BudgetMargin, platformDeadline(r), -1).Work
 	if limit := time.Now().Add(MeterDrainTime); limit.Before(deadline) {
 		deadline = limit
 	}
