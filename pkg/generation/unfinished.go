@@ -2,6 +2,7 @@ package generation
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -64,10 +65,7 @@ func (u *unfinished) drain(r *Runner) {
 			u.mu.Unlock()
 			return
 		}
-		batch := make(map[uuid.UUID]pending, len(u.pending))
-		for id, p := range u.pending {
-			batch[id] = p
-		}
+		batch := maps.Clone(u.pending)
 		u.mu.Unlock()
 		for id, p := range batch {
 			done, next := r.settleRemembered(id, p)

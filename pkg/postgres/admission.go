@@ -9,6 +9,11 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
+// admitColumns are the OUT columns of tryon_admit and tryon_admit_token, in
+// the order Admit scans them.
+const admitColumns = `outcome, rate_limited, rate_remaining, rate_limit, rate_reset, generation_id, price_micros,
+	balance_micros, reserved_micros, retry_after_ms`
+
 // Admit runs tryon_admit: rate limit, idempotency claim, concurrency limit,
 // balance check and insert, in one round trip and one transaction.
 func (s *Store) Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResult, error) {
@@ -29,9 +34,7 @@ func (s *Store) Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResul
 	if a.DurationSecs > 0 {
 		duration = &a.DurationSecs
 	}
-	query := `
-		SELECT outcome, rate_limited, rate_remaining, rate_limit, rate_reset, generation_id, price_micros,
-		       balance_micros, reserved_micros, retry_after_ms
+	query := `SELECT ` + admitColumns + `
 		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 	args := []any{a.KeyID, a.ClientID, a.ID, a.Mode, a.Service, a.Provider, a.Model, a.Prompt, a.Width, a.Height,
 		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds(), !a.Precounted}

@@ -151,7 +151,6 @@ DECLARE
     per_min integer;
     used    record;
     price   bigint;
-    a       record;
 BEGIN
     SELECT * INTO c FROM clients WHERE id = p_client FOR NO KEY UPDATE;
     SELECT k.end_user_requests_per_minute INTO per_min FROM client_token_keys k WHERE k.key_id = p_key;
@@ -185,17 +184,15 @@ BEGIN
         END IF;
     END IF;
 
-    SELECT * INTO a FROM tryon_admit(p_key, p_client, p_id, p_mode, p_service, p_provider, p_model,
+    SELECT * INTO outcome, rate_limited, rate_remaining, rate_limit, rate_reset, generation_id,
+        price_micros, balance_micros, reserved_micros, retry_after_ms
+    FROM tryon_admit(p_key, p_client, p_id, p_mode, p_service, p_provider, p_model,
         p_prompt, p_width, p_height, p_duration, p_metadata, p_idem_key, p_idem_hash, p_default_price,
         p_lifetime_ms, p_count_rate);
-    outcome := a.outcome; rate_limited := a.rate_limited; rate_remaining := a.rate_remaining;
-    rate_limit := a.rate_limit; rate_reset := a.rate_reset; generation_id := a.generation_id;
-    price_micros := a.price_micros; balance_micros := a.balance_micros;
-    reserved_micros := a.reserved_micros; retry_after_ms := a.retry_after_ms;
     IF outcome = 'admitted' THEN
         UPDATE generations SET end_user = p_end_user, token_id = p_token_id WHERE id = p_id;
     ELSIF outcome = 'replay' AND NOT EXISTS (
-        SELECT 1 FROM generations g WHERE g.id = a.generation_id AND g.end_user = p_end_user) THEN
+        SELECT 1 FROM generations g WHERE g.id = tryon_admit_token.generation_id AND g.end_user = p_end_user) THEN
         -- Another end user's (or the tenant's own) Idempotency-Key: never
         -- show this end user that generation.
         outcome := 'idempotency_mismatch';

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
 // Migrating while traffic flows. Run as one script, the schema was one
@@ -48,7 +49,7 @@ func applyStatements(ctx context.Context, conn *pgx.Conn, script string) error {
 			if err == nil || !lockConflict(err) || attempt == migrateAttempts {
 				break
 			}
-			if sleepErr := sleepCtx(ctx, time.Duration(attempt)*50*time.Millisecond); sleepErr != nil {
+			if sleepErr := tryon.Sleep(ctx, time.Duration(attempt)*50*time.Millisecond); sleepErr != nil {
 				return sleepErr
 			}
 		}
@@ -162,15 +163,4 @@ func firstLine(stmt string) string {
 		return s[:j] + " …"
 	}
 	return s
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

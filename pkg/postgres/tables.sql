@@ -152,7 +152,7 @@ CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, 
 -- one per billed success instead of updating the tenant's row: that update
 -- would hold the row locked until its commit reached disk, so one tenant's
 -- finishes and admissions would queue behind each other's WAL flushes. The
--- next admission (which locks the row anyway, and commits asynchronously)
+-- next admission (which locks the row anyway)
 -- folds them into the balance (tryon_settle); until then every reader
 -- subtracts them (tryon_unsettled), so the balance shown is always exact.
 CREATE TABLE IF NOT EXISTS unsettled_charges (

@@ -108,9 +108,7 @@ func endUserRateLimited(retryMS int64) error {
 
 // tokenAdmitSQL is tryon_admit_token: tryon_admit's arguments after the
 // token's four ($1 to $4).
-const tokenAdmitSQL = `
-		SELECT outcome, rate_limited, rate_remaining, rate_limit, rate_reset, generation_id, price_micros,
-		       balance_micros, reserved_micros, retry_after_ms
+const tokenAdmitSQL = `SELECT ` + admitColumns + `
 		FROM tryon_admit_token($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`
 
 // tokenAdmitArgs are the token's arguments of tryon_admit_token.
