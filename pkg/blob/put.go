@@ -58,11 +58,12 @@ func (s *Store) Put(ctx context.Context, name, contentType string, data []byte) 
 	blobURL, err := retry.Do(ctx, s.retry,
 		func(ctx context.Context) (string, error) { return s.upload(ctx, target, contentType, data) },
 		func(err error) retry.Verdict {
+			v := retry.Verdict{Retry: temporary(err)}
 			var apiErr *APIError
 			if errors.As(err, &apiErr) {
-				return retry.Verdict{Retry: apiErr.Temporary(), After: apiErr.RetryAfter}
+				v.After = apiErr.RetryAfter
 			}
-			return retry.Verdict{Retry: temporary(err)}
+			return v
 		}, nil)
 	switch {
 	case err == nil:

@@ -76,10 +76,7 @@ func (p *Provider) generateFashn(ctx context.Context, req tryon.ProviderRequest)
 		return nil, p.report(perr, endpoint)
 	}
 	if p.key == "" {
-		return nil, p.report(&tryon.ProviderError{
-			Provider: providerName, Kind: tryon.FailAuth,
-			Message: msgAuth, Detail: "no fal API key is configured",
-		}, endpoint)
+		return nil, p.report(errNoKey(), endpoint)
 	}
 	var last *answer
 	for i, in := range calls {

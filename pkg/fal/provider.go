@@ -132,10 +132,7 @@ func (p *Provider) Generate(ctx context.Context, req tryon.ProviderRequest) (*tr
 		return nil, p.report(perr, endpoint)
 	}
 	if p.key == "" {
-		return nil, p.report(&tryon.ProviderError{
-			Provider: providerName, Kind: tryon.FailAuth,
-			Message: msgAuth, Detail: "no fal API key is configured",
-		}, endpoint)
+		return nil, p.report(errNoKey(), endpoint)
 	}
 
 	answer, err := p.callWithRetry(ctx, endpoint, body)
@@ -155,6 +152,14 @@ func (p *Provider) reportErr(err error, endpoint string) error {
 		return p.report(perr, endpoint)
 	}
 	return err
+}
+
+// errNoKey is the failure of a call attempted without a fal API key.
+func errNoKey() *tryon.ProviderError {
+	return &tryon.ProviderError{
+		Provider: providerName, Kind: tryon.FailAuth,
+		Message: msgAuth, Detail: "no fal API key is configured",
+	}
 }
 
 // report logs configuration problems at error level, since no tenant can fix

@@ -1,8 +1,9 @@
 // Package retry is the one retry policy of every client that tries a call
-// again (Gemini, fal, Vercel Blob, webhook deliveries): a bounded number of
-// attempts, a schedule of waits with jitter, a server's Retry-After honoured
-// when it asks for longer, and never a wait or an attempt past the caller's
-// deadline. Each client chooses its numbers; the rules are these.
+// again (Gemini, fal, Vertex AI, Vercel Blob, webhook deliveries): a
+// bounded number of attempts, a schedule of waits with jitter, a server's
+// Retry-After honoured when it asks for longer, and never a wait or an
+// attempt past the caller's deadline. Each client chooses its numbers; the
+// rules are these.
 package retry
 
 import (

@@ -3,11 +3,13 @@ package telemetry
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tryonhq/tryon/pkg/retry"
 )
 
 type attemptsKey struct{}
@@ -53,10 +55,8 @@ func (a attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := a.next.RoundTrip(req.WithContext(ctx))
 	if resp != nil {
 		span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
-		if ra := resp.Header.Get("Retry-After"); ra != "" {
-			if secs, perr := strconv.Atoi(ra); perr == nil {
-				span.SetAttributes(attribute.Int("tryon.provider.retry_after_s", secs))
-			}
+		if ra := retry.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ra > 0 {
+			span.SetAttributes(attribute.Int("tryon.provider.retry_after_s", int(ra/time.Second)))
 		}
 	}
 	end(span, err)

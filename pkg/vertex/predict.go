@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -208,9 +207,8 @@ func statusFailure(code int, body []byte) *tryon.ProviderError {
 // tokenFailure is a failed token exchange: our service account is wrong.
 func tokenFailure(err error) *tryon.ProviderError {
 	detail := "token exchange failed"
-	var re interface{ Error() string }
-	if errors.As(err, &re) {
-		detail += ": " + truncate(re.Error())
+	if err != nil {
+		detail += ": " + truncate(err.Error())
 	}
 	return &tryon.ProviderError{Provider: Name, Kind: tryon.FailAuth, Message: "the provider refused our credentials", Detail: detail}
 }

@@ -1,7 +1,6 @@
 package falfake
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -58,19 +57,8 @@ func (s *Server) handleFashn(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	if len(body) > maxBody {
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"detail": "Request body too large"})
-		return
-	}
-	if r.Header.Get("Authorization") != "Key "+s.Key {
-		writeDetail(w, http.StatusUnauthorized, "No user found for Key ID and Secret")
-		return
-	}
 	var in fashnInput
-	if err := json.Unmarshal(body, &in); err != nil {
-		writeErrors(w, http.StatusUnprocessableEntity, errorItem{
-			Loc: []any{"body"}, Msg: "Input should be a valid JSON object: " + err.Error(), Type: "json_invalid",
-		})
+	if !s.admit(w, r, body, &in) {
 		return
 	}
 	if s.platformFailure(w, r, sc, "fashn") {

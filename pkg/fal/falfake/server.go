@@ -146,20 +146,8 @@ func (s *Server) handleModel(endpoint string) http.Handler {
 		if err != nil {
 			return
 		}
-		if len(body) > maxBody {
-			writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"detail": "Request body too large"})
-			return
-		}
-		if r.Header.Get("Authorization") != "Key "+s.Key {
-			writeDetail(w, http.StatusUnauthorized, "No user found for Key ID and Secret")
-			return
-		}
-
 		var in input
-		if err := json.Unmarshal(body, &in); err != nil {
-			writeErrors(w, http.StatusUnprocessableEntity, errorItem{
-				Loc: []any{"body"}, Msg: "Input should be a valid JSON object: " + err.Error(), Type: "json_invalid",
-			})
+		if !s.admit(w, r, body, &in) {
 			return
 		}
 		sc := ScenarioOf(in.Prompt)
@@ -172,6 +160,27 @@ func (s *Server) handleModel(endpoint string) http.Handler {
 		}
 		s.run(w, sc, in, pro)
 	})
+}
+
+// admit makes fal's checks that come before the input is read (the body's
+// size, the key, the JSON), answering a failure itself, and reports whether
+// body was read into in.
+func (s *Server) admit(w http.ResponseWriter, r *http.Request, body []byte, in any) bool {
+	if len(body) > maxBody {
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]any{"detail": "Request body too large"})
+		return false
+	}
+	if r.Header.Get("Authorization") != "Key "+s.Key {
+		writeDetail(w, http.StatusUnauthorized, "No user found for Key ID and Secret")
+		return false
+	}
+	if err := json.Unmarshal(body, in); err != nil {
+		writeErrors(w, http.StatusUnprocessableEntity, errorItem{
+			Loc: []any{"body"}, Msg: "Input should be a valid JSON object: " + err.Error(), Type: "json_invalid",
+		})
+		return false
+	}
+	return true
 }
 
 func (s *Server) record(endpoint, auth string, body []byte) {
