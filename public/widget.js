@@ -8,6 +8,9 @@
  * shopper takes or picks a photo, which is shrunk in the browser (at most
  * 1536 px, JPEG) and sent with the garment to POST /generate, authorised by a
  * short-lived token that the shop's own endpoint (data-token-url) hands out.
+ * With data-category it is a try-on task (the garment's category, and
+ * optionally data-photo-type, data-service and data-variants: 1 to 4
+ * pictures, shown side by side).
  * No framework, no build step; styles live in a Shadow DOM, so the page and
  * the widget cannot restyle each other. See the README, "Try-on widget".
  */
@@ -28,8 +31,14 @@
     prompt: attr("prompt", "Put the garment from the second image on the person in the first image. Keep their face, pose, body and background."),
     label: attr("label", "Try it on"),
     product: attr("product-name", "this item"),
-    sku: attr("sku", "")
+    sku: attr("sku", ""),
+    category: attr("category", ""),
+    photoType: attr("photo-type", ""),
+    service: attr("service", ""),
+    variants: Math.max(1, Math.min(4, parseInt(attr("variants", "1"), 10) || 1))
   };
+  // A try-on task needs no prompt: one the shop gives is an extra instruction.
+  var promptGiven = script.hasAttribute("data-prompt");
 
   var CSS = ":host{all:initial;display:inline-block;font:16px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1b1b1f;--a:var(--tryon-accent,#4b3fd6);--af:var(--tryon-accent-text,#fff)}" +
     "*{box-sizing:border-box;font:inherit}" +
@@ -50,6 +59,7 @@
     ".pics img{width:100%;height:13rem;object-fit:contain;display:block}" +
     ".pics figcaption{font-size:.8rem;color:#55555f;padding:.3rem .5rem}" +
     ".result img{width:100%;height:auto;max-height:60vh;object-fit:contain;border-radius:10px;display:block;background:#f2f2f6}" +
+    ".vs{display:flex;flex-wrap:wrap;gap:.5rem;margin-top:.6rem}.vs button{padding:2px;width:64px;height:80px}.vs img{width:100%;height:100%;object-fit:cover;border-radius:7px}.vs [aria-pressed=true]{border:3px solid var(--a)}" +
     ".row{display:flex;flex-wrap:wrap;gap:.6rem;margin-top:.9rem}" +
     ".err{border:1px solid #b3261e;background:#fdeceb;border-radius:10px;padding:.7em .9em;margin:.2rem 0 .6rem}" +
     ".err strong{color:#8c1d18}.err .tight{margin:.2rem 0 0}" +
@@ -99,7 +109,7 @@
   var camera = el("input", { type: "file", accept: "image/*", capture: "user", class: "hidden", tabindex: "-1", "aria-hidden": "true" });
   root.append(trigger, dialog, picker, camera);
 
-  var state = { photo: null, width: 0, height: 0, token: null, tokenExpires: 0, garment: null, busy: false, url: null, timer: null };
+  var state = { photo: null, width: 0, height: 0, token: null, tokenExpires: 0, garment: null, busy: false, url: null, urls: [], timer: null };
 
   trigger.addEventListener("click", open);
   picker.addEventListener("change", function () { choose(picker); });
@@ -188,16 +198,28 @@
     say(text);
   }
 
-  function showResult() {
+  // showResult shows the picture, and with several variants a row of
+  // them to choose the one shown (and downloaded); pick is the variant
+  // button to keep the focus on after a choice.
+  function showResult(pick) {
     var dl = el("button", { type: "button", class: "primary", onclick: download }, "Download");
+    var n = state.urls.length, at = Math.max(0, state.urls.indexOf(state.url)), focus = dl;
+    var picks = n > 1 ? el("div", { class: "vs", role: "group", "aria-label": "Variants" }, state.urls.map(function (u, i) {
+      var b = el("button", { type: "button", "aria-pressed": String(i === at), "aria-label": "Variant " + (i + 1) + " of " + n,
+        onclick: function () { state.url = u; showResult(i); } }, el("img", { src: u, alt: "" }));
+      if (i === pick) focus = b;
+      return b;
+    })) : null;
     render([
-      el("p", { id: "d" }, "Here is " + cfg.product + " on you (a generated picture)."),
-      el("div", { class: "result" }, el("img", { src: state.url, alt: "You wearing " + cfg.product + " (generated)" })),
+      el("p", { id: "d" }, n > 1 ? "Here are " + n + " variants of " + cfg.product + " on you (generated pictures): choose one below." :
+        "Here is " + cfg.product + " on you (a generated picture)."),
+      el("div", { class: "result" }, el("img", { src: state.url, alt: "You wearing " + cfg.product + " (generated" + (n > 1 ? ", variant " + (at + 1) + " of " + n : "") + ")" })),
+      picks,
       el("div", { class: "row" }, dl,
         el("button", { type: "button", onclick: generate }, "Try again"),
         el("button", { type: "button", onclick: function () { picker.click(); } }, "Use another photo"))
-    ], dl);
-    say("Your picture is ready.");
+    ], focus);
+    if (pick === undefined) say(n > 1 ? n + " pictures are ready." : "Your picture is ready.");
   }
 
   // showError explains what went wrong and offers what can be done; wait
@@ -339,8 +361,18 @@
     showWorking("Creating your picture…");
     var started = Date.now();
     garmentImage().then(function (garment) {
-      var payload = { prompt: cfg.prompt, person_image: state.photo, garment_image: garment,
-        width: clamp(state.width), height: clamp(state.height) };
+      var payload = { person_image: state.photo, width: clamp(state.width), height: clamp(state.height) };
+      if (cfg.category) {
+        payload.task = "tryon";
+        payload.garments = [{ image: garment, category: cfg.category }];
+        if (cfg.photoType) payload.garments[0].photo_type = cfg.photoType;
+        if (promptGiven) payload.prompt = cfg.prompt;
+      } else {
+        payload.prompt = cfg.prompt;
+        payload.garment_image = garment;
+      }
+      if (cfg.service) payload.service = cfg.service;
+      if (cfg.variants > 1) payload.num_outputs = cfg.variants;
       if (cfg.sku) payload.metadata = { sku: cfg.sku };
       var key = "tryon-widget-" + (crypto.randomUUID ? crypto.randomUUID() : Date.now() + "-" + Math.random().toString(36).slice(2));
       return request("POST", "/generate", { json: JSON.stringify(payload), key: key });
@@ -356,9 +388,11 @@
       return r;
     }).then(function (r) {
       state.busy = false;
-      var gen = r.env && r.env.data, out = gen && gen.output;
-      if (r.res.ok && gen && gen.status === "succeeded" && out && out.url) {
-        state.url = out.url;
+      var gen = r.env && r.env.data;
+      var outs = gen ? (gen.outputs && gen.outputs.length ? gen.outputs : [gen.output]).filter(function (o) { return o && o.url; }) : [];
+      if (r.res.ok && outs.length && gen.status === "succeeded") {
+        state.urls = outs.map(function (o) { return o.url; });
+        state.url = state.urls[0];
         showResult();
         return;
       }
@@ -396,6 +430,10 @@
       case "payload_too_large":
         return showError("This photo is too large.", "Choose a smaller photo.", true, 0);
       case "invalid_request":
+        // A setting of the shop's (service, category, variants...) refused:
+        // another photo would not help.
+        var d = (env.details || []).filter(function (x) { return x.field !== "person_image"; })[0];
+        if (d) return showError("Try-on is not set up right on this page.", "The shop's settings were refused (" + d.field + " " + d.message + ").", false);
         return showError("This photo could not be used.", (env.error || "The request was refused") + ". Try another photo.", true, 0);
       case "generation_timeout":
         return showError("That took too long.", "The service is busy. Try again in a moment.", true, retryAfter);
