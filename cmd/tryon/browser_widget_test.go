@@ -136,6 +136,10 @@ func TestBrowserWidgetOnTheDemoShop(t *testing.T) {
 		if len(gens) != 1 || gens[0].Metadata["sku"] != "D-1042" || gens[0].Height != 1536 || gens[0].Width != 1152 {
 			t.Fatalf("the generation the widget made: %+v", gens)
 		}
+		// The demo's tag asks for a try-on of a one-piece photographed flat.
+		if p := gens[0].Params; p == nil || p.Task != "tryon" || len(p.Garments) != 1 || p.Garments[0].Category != "one-piece" || p.Garments[0].PhotoType != "flat-lay" || gens[0].Prompt != "" {
+			t.Errorf("the demo's try-on: params %+v, prompt %q", p, gens[0].Prompt)
+		}
 
 		b.do("press Download", chromedp.Click(widgetButtonNamed("Download")))
 		deadline := time.Now().Add(20 * time.Second)
@@ -180,11 +184,26 @@ func TestBrowserWidgetOnTheDemoShop(t *testing.T) {
 	})
 }
 
-// listGenerations reads GET /generations with key.
-func listGenerations(t *testing.T, base, key string) []struct {
+// listedGeneration is what the widget tests read of a generation.
+type listedGeneration struct {
 	Width, Height int
+	Service       string
+	Prompt        string
 	Metadata      map[string]string
-} {
+	Outputs       []struct {
+		URL string `json:"url"`
+	} `json:"outputs"`
+	Params *struct {
+		Task     string `json:"task"`
+		Garments []struct {
+			Category  string `json:"category"`
+			PhotoType string `json:"photo_type"`
+		} `json:"garments"`
+	} `json:"params"`
+}
+
+// listGenerations reads GET /generations with key.
+func listGenerations(t *testing.T, base, key string) []listedGeneration {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, base+"/generations", nil)
 	req.Header.Set("x-client-key", key)
@@ -195,10 +214,7 @@ func listGenerations(t *testing.T, base, key string) []struct {
 	defer resp.Body.Close()
 	var env struct {
 		Data struct {
-			Items []struct {
-				Width, Height int
-				Metadata      map[string]string
-			} `json:"items"`
+			Items []listedGeneration `json:"items"`
 		} `json:"data"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&env); err != nil {
@@ -223,10 +239,12 @@ func newTestShop(t *testing.T, dev devServer) *testShop {
 	s := &testShop{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /product", func(w http.ResponseWriter, r *http.Request) {
-		prompt := r.URL.Query().Get("prompt")
+		// The query's settings become the tag's data- attributes.
 		attrs := ""
-		if prompt != "" {
-			attrs = ` data-prompt="` + html.EscapeString(prompt) + `"`
+		for _, name := range []string{"prompt", "category", "photo-type", "service", "variants"} {
+			if v := r.URL.Query().Get(name); v != "" {
+				attrs += ` data-` + name + `="` + html.EscapeString(v) + `"`
+			}
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprintf(w, `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>A test shop</title><link rel="icon" href="data:,"></head>
