@@ -266,6 +266,7 @@ func TestBrowserPlaygroundTryOn(t *testing.T) {
 			t.Errorf("the curl snippet does not shorten the garments' data: URLs:\n%.400s", snippet)
 		}
 		b.shot("tryon-outfit")
+		b.readmeShot("playground-tryon", ".play")
 		b.checkAccessibility(axe, "the playground with a try-on result")
 	})
 
