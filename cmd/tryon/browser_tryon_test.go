@@ -174,6 +174,9 @@ func shownBody(b *browser) shownGeneration {
 	return env.Data
 }
 
+// shownID is the id of the generation in the response body panel, or "".
+const shownID = `(function () { try { return JSON.parse(document.getElementById("json").textContent).data.id || ""; } catch (e) { return ""; } })()`
+
 // outputShown waits for the result panel's first output to load.
 const outputShown = `(function () { var o = document.getElementById("output"); return o && o.complete && o.naturalWidth > 0; })()`
 
@@ -343,8 +346,9 @@ func TestBrowserPlaygroundTryOn(t *testing.T) {
 
 	t.Run("Delete", func(t *testing.T) {
 		b := b.in(t)
+		before := eval[string](b, shownID)
 		b.do("press Generate", chromedp.Click(chromedp.ID("submit")))
-		b.waitFor("a result to delete", outputShown+` && !document.getElementById("delete").hidden`, 60*time.Second)
+		b.waitFor("a new result to delete", outputShown+` && !document.getElementById("delete").hidden && `+shownID+` !== `+js(before), 60*time.Second)
 		id := shownBody(b).ID
 		b.do("press Delete", chromedp.Click(chromedp.ID("delete")))
 		if got := eval[string](b, `document.getElementById("delete-confirm").hidden + " " + document.activeElement.id`); got != "false delete-no" {
@@ -365,6 +369,14 @@ func TestBrowserPlaygroundTryOn(t *testing.T) {
 			}
 			if got := eval[string](b, `document.activeElement.id`); got != "status" {
 				t.Errorf("focus after deleting: %q", got)
+			}
+			// The history lists it as erased; Show says its output is gone.
+			row := `Array.from(document.querySelectorAll("#history-table tbody tr")).find(r => r.querySelector("button").getAttribute("data-id") === ` + js(id) + `)`
+			b.waitFor("the erased generation in the history", row+` && `+row+`.querySelector(".badge").textContent === "erased"`, 20*time.Second)
+			b.do("show it", chromedp.Click(chromedp.JSPath(row+`.querySelector("button")`)))
+			b.waitFor("its panel", `document.getElementById("media").textContent.includes("erased")`, 10*time.Second)
+			if !eval[bool](b, `document.getElementById("delete").hidden`) {
+				t.Error("Delete is offered on an erased generation")
 			}
 			b.checkAccessibility(axe, "the playground after a deletion")
 		} else {
