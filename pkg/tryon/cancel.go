@@ -1,0 +1,40 @@
+package tryon
+
+import (
+	"context"
+
+	"github.com/google/uuid"
+)
+
+// CancelOutcome is what a request to cancel a generation found.
+type CancelOutcome string
+
+// The outcomes of a cancel. The strings are tryon_cancel's (cancel.sql).
+const (
+	// CancelCanceled: this request moved the generation from processing
+	// to canceled, releasing its reservation.
+	CancelCanceled CancelOutcome = "canceled"
+	// CancelAlreadyCanceled: an earlier request canceled it; canceling is
+	// idempotent, so the answer is the same.
+	CancelAlreadyCanceled CancelOutcome = "already_canceled"
+	// CancelFinished: it had already succeeded or failed, which a cancel
+	// cannot undo (CodeGenerationFinished).
+	CancelFinished CancelOutcome = "finished"
+)
+
+// Cancellation is the result of a cancel request.
+type Cancellation struct {
+	Outcome    CancelOutcome
+	Generation *Generation
+	// DeliveryID is the generation.canceled webhook delivery queued by
+	// this request, if any.
+	DeliveryID *uuid.UUID
+}
+
+// Canceler is an Operator whose upstream job can be stopped: asked by a
+// tenant's cancel, so that the provider stops working (and, where it bills
+// us, charging) for an output nobody will take. Cancellation upstream is
+// best effort: Tryon's own record is canceled whatever Cancel answers.
+type Canceler interface {
+	Cancel(ctx context.Context, operation string) error
+}
