@@ -179,10 +179,10 @@ func (s *Server) handleOperation(w http.ResponseWriter, r *http.Request) {
 
 // veoErrorMessages are the words Google's operations use for some gRPC codes.
 var veoErrorMessages = map[int]string{
-	cancelledCode: cancelledMessage,
-	3:             "Unsupported parameter combination for this model.",
-	8:             "Resource has been exhausted (e.g. check quota).",
-	14:            "The service is currently unavailable.",
+	1:  cancelledMessage, // CANCELLED (cancel.go)
+	3:  "Unsupported parameter combination for this model.",
+	8:  "Resource has been exhausted (e.g. check quota).",
+	14: "The service is currently unavailable.",
 }
 
 // handleDownload serves files/{id}:download?alt=media: it needs the key and
