@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/tryonhq/tryon/pkg/apptest"
+	"github.com/tryonhq/tryon/pkg/blob/blobfake"
 	"github.com/tryonhq/tryon/pkg/fake"
 	"github.com/tryonhq/tryon/pkg/gemini/geminifake"
 	"github.com/tryonhq/tryon/pkg/tryon"
@@ -251,7 +252,7 @@ type gate struct {
 }
 
 // heldGeminiEnv is geminiEnv with a gate in front of generateContent.
-func heldGeminiEnv(t *testing.T, capacity int) (*apptest.Env, *geminifake.Server, *gate) {
+func heldGeminiEnv(t *testing.T, capacity int, settings map[string]string) (*apptest.Env, *geminifake.Server, *gate) {
 	t.Helper()
 	gem := geminifake.New()
 	t.Cleanup(gem.Close)
@@ -276,9 +277,11 @@ func heldGeminiEnv(t *testing.T, capacity int) (*apptest.Env, *geminifake.Server
 			close(g.release)
 		}
 	})
-	env := apptest.New(t, apptest.Options{Settings: map[string]string{"PROVIDER_BANANA": "gemini",
-		"GEMINI_API_KEY": geminifake.DefaultKey, "GEMINI_BASE_URL": front.URL}})
-	return env, gem, g
+	all := map[string]string{"PROVIDER_BANANA": "gemini", "GEMINI_API_KEY": geminifake.DefaultKey, "GEMINI_BASE_URL": front.URL}
+	for k, v := range settings {
+		all[k] = v
+	}
+	return apptest.New(t, apptest.Options{Settings: all}), gem, g
 }
 
 // answer is an API response read by a goroutine (no t.Fatal there).
@@ -358,7 +361,7 @@ func processingIDs(t *testing.T, env *apptest.Env, client uuid.UUID) []string {
 // once the provider answers, the POST answers the canceled generation,
 // nothing is charged and the output is not stored.
 func TestCancelWhileImageInFlight(t *testing.T) {
-	env, gem, g := heldGeminiEnv(t, 1)
+	env, gem, g := heldGeminiEnv(t, 1, nil)
 	balance := tryon.Micros(1_000_000)
 	shop := env.Tenant(apptest.TenantOptions{BalanceMicros: &balance})
 	rc := &receiver{}
@@ -404,8 +407,23 @@ func TestCancelWhileImageInFlight(t *testing.T) {
 // free (its POST answered the canceled generation), never both; the money
 // adds up and each has one webhook, of its final status.
 func TestCancelRacesFinish(t *testing.T) {
+	t.Run("Postgres", func(t *testing.T) { raceCancelAndFinish(t, nil, nil) })
+	t.Run("Blob", func(t *testing.T) {
+		store := blobfake.New(t)
+		raceCancelAndFinish(t, map[string]string{"BLOB_READ_WRITE_TOKEN": store.Token, "VERCEL_BLOB_API_URL": store.URL},
+			func(succeeded int) {
+				if up, del := len(store.Requests()), len(store.Deleted()); up-del != succeeded {
+					t.Errorf("%d uploads, %d deleted: %d outputs left in Blob, want one per success (%d)", up, del, up-del, succeeded)
+				}
+			})
+	})
+}
+
+// raceCancelAndFinish is TestCancelRacesFinish on one storage; stored
+// checks what the storage holds when it is not the database.
+func raceCancelAndFinish(t *testing.T, settings map[string]string, stored func(succeeded int)) {
 	const n = 8
-	env, _, g := heldGeminiEnv(t, n)
+	env, _, g := heldGeminiEnv(t, n, settings)
 	balance := tryon.Micros(10_000_000)
 	shop := env.Tenant(apptest.TenantOptions{BalanceMicros: &balance, MaxConcurrent: 50, RequestsPerMinute: 1000})
 	rc := &receiver{}
@@ -479,6 +497,11 @@ func TestCancelRacesFinish(t *testing.T) {
 	if l.charged != want || l.usageRows != want || l.reserved != 0 || l.processing != 0 || *l.balance != int64(balance)-want {
 		t.Fatalf("%d succeeded: ledger %+v, want %d charged and the rest of the balance whole", succeeded, l, want)
 	}
+	if stored != nil {
+		stored(succeeded)
+		t.Logf("%d of %d finished before their cancel", succeeded, n)
+		return
+	}
 	var assets int
 	if err := env.Store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM assets a
 		WHERE EXISTS (SELECT 1 FROM generations g WHERE g.client_id = $1 AND g.status = 'succeeded'
@@ -489,4 +512,33 @@ func TestCancelRacesFinish(t *testing.T) {
 		t.Fatalf("%d outputs stored (%d of successes), want one per success (%d)", total, assets, succeeded)
 	}
 	t.Logf("%d of %d finished before their cancel", succeeded, n)
+}
+
+// With outputs in Vercel Blob, the output uploaded for a generation that
+// was canceled meanwhile is deleted again through Blob's delete API.
+func TestCancelWhileImageInFlightDeletesTheBlob(t *testing.T) {
+	store := blobfake.New(t)
+	env, _, g := heldGeminiEnv(t, 1, map[string]string{"BLOB_READ_WRITE_TOKEN": store.Token, "VERCEL_BLOB_API_URL": store.URL})
+	shop := env.Tenant(apptest.TenantOptions{})
+	post := send(env, http.MethodPost, "/generate", shop.LiveKey, map[string]any{"prompt": "a red dress"})
+	<-g.arrived
+	ids := processingIDs(t, env, shop.Client.ID)
+	if c := cancelGeneration(env, shop.LiveKey, ids[0]); c.Status != 200 {
+		t.Fatalf("cancel: %d %s", c.Status, c.Body)
+	}
+	close(g.release)
+	if a := <-post; a.err != nil || a.status != 200 || a.gen.Status != "canceled" {
+		t.Fatalf("the POST answered %d %s (%v)", a.status, a.body, a.err)
+	}
+	uploads, deleted := store.Requests(), store.Deleted()
+	if len(uploads) != 1 || len(deleted) != 1 || !strings.HasPrefix(deleted[0], store.URL+"/generations/"+ids[0]) {
+		t.Fatalf("%d uploads, deleted %v: want the one upload deleted", len(uploads), deleted)
+	}
+	pathname := strings.TrimPrefix(deleted[0], store.URL+"/")
+	if _, ok := store.Blob(pathname); ok {
+		t.Fatalf("%s is still in the store", pathname)
+	}
+	if d := store.Requests()[0].Header.Get("Authorization"); d == "" {
+		t.Fatal("the upload carried no token")
+	}
 }

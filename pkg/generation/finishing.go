@@ -30,7 +30,11 @@ func (r *Runner) complete(ctx context.Context, res *Result, id uuid.UUID, out *t
 		r.unfinished.remember(r, id, pending{output: out, baseURL: baseURL})
 		return nil, err
 	}
-	return r.finish(ctx, res, id, c, budget, baseURL)
+	res, err = r.finish(ctx, res, id, c, budget, baseURL)
+	if err == nil {
+		r.discardUnrecorded(ctx, c, res.Generation)
+	}
+	return res, err
 }
 
 // finish records the end of a generation, then sends its webhook.

@@ -13,7 +13,26 @@ func (t *Telemetry) Storage(s tryon.Storage, backend string) tryon.Storage {
 	if t == nil || s == nil {
 		return s
 	}
-	return tracedStorage{t: t, next: s, backend: backend}
+	traced := tracedStorage{t: t, next: s, backend: backend}
+	if rm, ok := s.(tryon.Remover); ok {
+		return tracedRemover{tracedStorage: traced, rm: rm}
+	}
+	return traced
+}
+
+// tracedRemover is a traced Storage that can also delete, so that wrapping
+// keeps the runner's discard of outputs nobody recorded.
+type tracedRemover struct {
+	tracedStorage
+	rm tryon.Remover
+}
+
+func (s tracedRemover) Remove(ctx context.Context, url string) error {
+	ctx, span := s.t.tracer.Start(ctx, "storage.remove")
+	span.SetAttributes(attribute.String("tryon.storage.backend", s.backend))
+	err := s.rm.Remove(ctx, url)
+	end(span, err)
+	return err
 }
 
 type tracedStorage struct {

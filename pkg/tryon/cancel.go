@@ -38,3 +38,12 @@ type Cancellation struct {
 type Canceler interface {
 	Cancel(ctx context.Context, operation string) error
 }
+
+// Remover is a Storage that can delete an output it stored, by the URL Put
+// returned. An output uploaded while its generation was being canceled (or
+// was timing out) belongs to no generation once the finish is refused, and
+// is deleted rather than left behind. Storage in the database needs none:
+// it stores an output only with its recorded success (Stager).
+type Remover interface {
+	Remove(ctx context.Context, url string) error
+}
