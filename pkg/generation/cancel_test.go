@@ -287,6 +287,7 @@ func heldGeminiEnv(t *testing.T, capacity int, settings map[string]string) (*app
 // answer is an API response read by a goroutine (no t.Fatal there).
 type answer struct {
 	status int
+	header http.Header
 	body   []byte
 	gen    apptest.Generation
 	code   tryon.Code
@@ -317,7 +318,7 @@ func send(env *apptest.Env, method, path, key string, body any) <-chan answer {
 			return
 		}
 		defer resp.Body.Close()
-		a := answer{status: resp.StatusCode}
+		a := answer{status: resp.StatusCode, header: resp.Header}
 		a.body, a.err = io.ReadAll(resp.Body)
 		var env struct {
 			Data json.RawMessage `json:"data"`
@@ -387,6 +388,9 @@ func TestCancelWhileImageInFlight(t *testing.T) {
 	}
 	if a.status != 200 || a.gen.ID != ids[0] || a.gen.Status != "canceled" || a.gen.Output != nil || a.gen.CostMicros != 0 {
 		t.Fatalf("the POST answered %d %s", a.status, a.body)
+	}
+	if got := a.header.Get("X-Credits-Remaining"); got != "1000000" {
+		t.Errorf("the POST's X-Credits-Remaining is %q, want the whole balance 1000000", got)
 	}
 	if n := gem.Count(geminifake.RouteGenerateContent); n != 1 {
 		t.Fatalf("the provider was called %d times", n)

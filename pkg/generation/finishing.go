@@ -54,6 +54,12 @@ func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.
 	if f.CreditsRemaining != nil {
 		res.CreditsRemaining = f.CreditsRemaining
 	}
+	if !f.Finished {
+		// Someone else finished it (a cancel, say) and released its
+		// reservation: admission's figure is stale, so the request
+		// wrapper looks the credits up again.
+		res.CreditsRemaining, res.CreditsKnown = nil, false
+	}
 	if f.DeliveryID != nil {
 		r.Notifier.Deliver(ctx, []uuid.UUID{*f.DeliveryID}, baseURL)
 	}
