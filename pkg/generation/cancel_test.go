@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -544,5 +545,58 @@ func TestCancelWhileImageInFlightDeletesTheBlob(t *testing.T) {
 	}
 	if d := store.Requests()[0].Header.Get("Authorization"); d == "" {
 		t.Fatal("the upload carried no token")
+	}
+}
+
+// syncBuffer is a log sink the app's goroutines may write to at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A provider that refuses the upstream cancel does not stop ours: the
+// answer is the same, the refusal is logged at WARN, and the provider's
+// key is nowhere in the logs.
+func TestCancelSurvivesAFailedUpstreamCancel(t *testing.T) {
+	logs := &syncBuffer{}
+	env, gem := geminiEnvWith(t, apptest.Options{Log: slog.New(slog.NewJSONHandler(logs, nil))})
+	shop := env.Tenant(apptest.TenantOptions{})
+	job := env.Generate(shop.LiveKey, map[string]any{"prompt": "a coat " + geminifake.TokenVeoPolls(1000), "service": "veo3"},
+		"Prefer", "wait=0").Generation(t)
+	gem.SetKey("a-rotated-key") // the provider now refuses our key
+	c := cancelGeneration(env, shop.LiveKey, job.ID)
+	if c.Status != 200 || c.Generation(t).Status != "canceled" {
+		t.Fatalf("cancel: %d %s", c.Status, c.Body)
+	}
+	if n := gem.Count(geminifake.RouteCancel); n != 1 {
+		t.Fatalf("%d upstream cancels, want 1 (refused)", n)
+	}
+	var warned bool
+	for _, line := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(line, "upstream cancel failed") && strings.Contains(line, `"level":"WARN"`) &&
+			strings.Contains(line, job.ID) {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Fatalf("no WARN about the refused upstream cancel:\n%s", logs)
+	}
+	if strings.Contains(logs.String(), geminifake.DefaultKey) {
+		t.Fatal("the provider's key is in the logs")
+	}
+	if l := readLedger(t, env, shop.Client.ID); l.reserved != 0 || l.charged != 0 {
+		t.Fatalf("ledger %+v", l)
 	}
 }
