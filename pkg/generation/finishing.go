@@ -30,7 +30,11 @@ func (r *Runner) complete(ctx context.Context, res *Result, id uuid.UUID, out *t
 		r.unfinished.remember(r, id, pending{output: out, baseURL: baseURL})
 		return nil, err
 	}
-	return r.finish(ctx, res, id, c, budget, baseURL)
+	res, err = r.finish(ctx, res, id, c, budget, baseURL)
+	if err == nil {
+		r.discardUnrecorded(ctx, c, res.Generation)
+	}
+	return res, err
 }
 
 // finish records the end of a generation, then sends its webhook.
@@ -49,6 +53,12 @@ func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.
 	res.Generation = f.Generation
 	if f.CreditsRemaining != nil {
 		res.CreditsRemaining = f.CreditsRemaining
+	}
+	if !f.Finished {
+		// Someone else finished it (a cancel, say) and released its
+		// reservation: admission's figure is stale, so the request
+		// wrapper looks the credits up again.
+		res.CreditsRemaining, res.CreditsKnown = nil, false
 	}
 	if f.DeliveryID != nil {
 		r.Notifier.Deliver(ctx, []uuid.UUID{*f.DeliveryID}, baseURL)

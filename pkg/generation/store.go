@@ -34,6 +34,12 @@ type Store interface {
 	// expires the tenant's generations past their deadline and returns a
 	// page; a refused listing is the rate limit's error, returned with the read.
 	ListGenerations(ctx context.Context, p *tryon.Principal, f tryon.ListFilter, webhookLease time.Duration) (*tryon.Read[tryon.Page], error)
+	// CancelGeneration counts a cancel against the caller's rate limit,
+	// expires the generation if it is past its deadline, and cancels it if
+	// it is still processing (see tryon.CancelOutcome). Not the caller's:
+	// tryon.ErrNotFound. A refused request is the rate limit's error,
+	// returned with the read.
+	CancelGeneration(ctx context.Context, p *tryon.Principal, id uuid.UUID, webhookLease time.Duration) (*tryon.Read[*tryon.Cancellation], error)
 	// RecordParams records the try-on and output parameters a generation
 	// was admitted with.
 	RecordParams(ctx context.Context, id uuid.UUID, p *tryon.Params) error

@@ -13,8 +13,9 @@ import (
 	"github.com/tryonhq/tryon/pkg/wire"
 )
 
-// Notifier delivers generation.succeeded and generation.failed webhooks.
-// Deliveries are queued by the transaction that finalises a generation;
+// Notifier delivers generation.succeeded, generation.failed and
+// generation.canceled webhooks. Deliveries are queued by the transaction
+// that finalises a generation (tryon_finish, tryon_cancel);
 // whichever request finalised it sends it at once, and the cron sweep
 // retries failures as webhook.NextAttempt says, up to webhook.MaxAttempts.
 type Notifier struct {

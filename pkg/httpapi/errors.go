@@ -28,6 +28,7 @@ var statusOf = map[tryon.Code]int{
 	tryon.CodeUpstreamUnavailable:   http.StatusServiceUnavailable,
 	tryon.CodeUnavailable:           http.StatusServiceUnavailable,
 	tryon.CodeGenerationTimeout:     http.StatusGatewayTimeout,
+	tryon.CodeGenerationFinished:    http.StatusConflict,
 }
 
 // StatusOf returns the HTTP status of an error code.

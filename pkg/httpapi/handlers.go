@@ -192,7 +192,7 @@ func (s *Server) handleListGenerations(w http.ResponseWriter, r *http.Request) {
 		f.Cursor = c
 	}
 	if f.Status != "" && !f.Status.Valid() {
-		details = append(details, tryon.FieldError{Field: "status", Message: "must be processing, succeeded or failed"})
+		details = append(details, tryon.FieldError{Field: "status", Message: "must be processing, succeeded, failed or canceled"})
 	}
 	if f.Service != "" && !f.Service.Valid() {
 		details = append(details, tryon.FieldError{Field: "service", Message: "must be banana, banana-pro, veo3, fashn or vto"})

@@ -46,7 +46,7 @@ var allCodes = []tryon.Code{
 	tryon.CodeNotFound, tryon.CodeMethodNotAllowed, tryon.CodeIdempotencyInProgress, tryon.CodePayloadTooLarge,
 	tryon.CodeUnsupportedMediaType, tryon.CodeIdempotencyMismatch, tryon.CodeContentBlocked, tryon.CodeRateLimited,
 	tryon.CodeConcurrencyLimited, tryon.CodeInternal, tryon.CodeUpstreamError, tryon.CodeUpstreamUnavailable,
-	tryon.CodeUnavailable, tryon.CodeGenerationTimeout,
+	tryon.CodeUnavailable, tryon.CodeGenerationTimeout, tryon.CodeGenerationFinished,
 }
 
 func TestOpenAPIDocument(t *testing.T) {
@@ -304,7 +304,7 @@ func TestOpenAPIContract(t *testing.T) {
 	if r := c.do("POST", "/generate", "/generate", broke.LiveKey, map[string]any{"prompt": "x"}, 402); r.Header.Get("X-Credits-Remaining") != "0" {
 		t.Errorf("402 to a prepaid tenant: X-Credits-Remaining %q, want 0", r.Header.Get("X-Credits-Remaining"))
 	}
-	c.do("POST", "/generate", "/generate", busy.TestKey, map[string]any{"prompt": "a", "service": "veo3"}, 202, "Prefer", "wait=0")
+	busyVideo := c.generation(c.do("POST", "/generate", "/generate", busy.TestKey, map[string]any{"prompt": "a", "service": "veo3"}, 202, "Prefer", "wait=0"))
 	c.do("POST", "/generate", "/generate", busy.TestKey, map[string]any{"prompt": "b", "service": "veo3"}, 429, "Prefer", "wait=0")
 	c.idempotencyInProgress(shop.TestKey)
 
@@ -313,6 +313,17 @@ func TestOpenAPIContract(t *testing.T) {
 	c.do("GET", "/generate/{id}", "/generate/"+video.ID, admin, nil, 200)
 	c.do("GET", "/generate/{id}", "/generate/"+video.ID, other.TestKey, nil, 404)
 	c.do("GET", "/generate/{id}", "/generate/not-an-id", shop.TestKey, nil, 404)
+
+	canceled := c.generation(c.do("POST", "/generate/{id}/cancel", "/generate/"+busyVideo.ID+"/cancel", busy.TestKey, nil, 200))
+	if canceled.Status != tryon.StatusCanceled {
+		t.Errorf("cancel answered status %s", canceled.Status)
+	}
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+busyVideo.ID+"/cancel", busy.TestKey, nil, 200)
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+first.ID+"/cancel", shop.TestKey, nil, 409)
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+video.ID+"/cancel", other.TestKey, nil, 404)
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+video.ID+"/cancel", admin, nil, 403)
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+video.ID+"/cancel", "", nil, 401)
+	c.do("OPTIONS", "/generate/{id}/cancel", "/generate/"+video.ID+"/cancel", "", nil, 204, "Origin", "https://shop.example", "Access-Control-Request-Method", "POST")
 
 	page := c.do("GET", "/generations", "/generations?limit=2", shop.TestKey, nil, 200)
 	var list struct {

@@ -45,6 +45,7 @@ var Routes = []Route{
 	{"health", "Health", http.MethodGet, "/health", Public, 10, (*Server).handleHealth},
 	{"generate", "Generate", http.MethodPost, "/generate", Tenant, 300, (*Server).handleGenerate},
 	{"generation", "GetGeneration", http.MethodGet, "/generate/{id}", TenantOrAdmin, 60, (*Server).handleGetGeneration},
+	{"cancel", "CancelGeneration", http.MethodPost, "/generate/{id}/cancel", Tenant, 30, (*Server).handleCancelGeneration},
 	{"generations", "ListGenerations", http.MethodGet, "/generations", Tenant, 15, (*Server).handleListGenerations},
 	{"metrics", "Metrics", http.MethodGet, "/metrics", TenantOrAdmin, 30, (*Server).handleMetrics},
 	{"client_metrics", "ClientMetrics", http.MethodGet, "/metrics/client/{id}", TenantOrAdmin, 30, (*Server).handleClientMetrics},

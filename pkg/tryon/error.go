@@ -30,6 +30,9 @@ const (
 	CodeUpstreamUnavailable   Code = "upstream_unavailable"
 	CodeUnavailable           Code = "unavailable"
 	CodeGenerationTimeout     Code = "generation_timeout"
+	// CodeGenerationFinished refuses to cancel a generation that already
+	// succeeded or failed.
+	CodeGenerationFinished Code = "generation_finished"
 )
 
 // FieldError names one invalid field of a request by its JSON name (nested

@@ -45,16 +45,19 @@ func (s Service) TryonOnly() bool { return s == ServiceFashn || s == ServiceVTO 
 type Status string
 
 // Generation states. A generation starts processing and ends exactly once in
-// succeeded or failed.
+// succeeded, failed or canceled.
 const (
 	StatusProcessing Status = "processing"
 	StatusSucceeded  Status = "succeeded"
 	StatusFailed     Status = "failed"
+	// StatusCanceled is a generation its tenant canceled while it was
+	// processing (POST /generate/:id/cancel): never billed.
+	StatusCanceled Status = "canceled"
 )
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
-	return s == StatusProcessing || s == StatusSucceeded || s == StatusFailed
+	return s == StatusProcessing || s == StatusSucceeded || s == StatusFailed || s == StatusCanceled
 }
 
 // Mode says whether a generation is real and billed (live) or made by the fake

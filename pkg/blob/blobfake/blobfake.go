@@ -70,6 +70,7 @@ type Server struct {
 	mu         sync.Mutex
 	blobs      map[string]Blob
 	requests   []Request
+	deleted    []string // URLs sent to POST /delete (delete.go)
 	faults     []Fault
 	retryAfter int
 	maxBytes   int
@@ -92,6 +93,7 @@ func New(tb testing.TB) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /{$}", s.handlePut)
 	mux.HandleFunc("GET /{pathname...}", s.handleGet)
+	mux.HandleFunc("POST /delete", s.handleDelete)
 	s.Server = httptest.NewServer(mux)
 	tb.Cleanup(func() {
 		// Hanging handlers must return before Close, which waits for them.
