@@ -16,11 +16,12 @@ import (
 )
 
 // durableCluster starts a PostgreSQL of its own, durable as production is
-// (a crash of the throwaway default could lose commits), with the schema.
-func durableCluster(t *testing.T) *pgcluster.Cluster {
+// (a crash of the throwaway default could lose commits), with the schema;
+// settings are added to the server's.
+func durableCluster(t *testing.T, settings ...string) *pgcluster.Cluster {
 	t.Helper()
 	ctx := context.Background()
-	cluster, err := pgcluster.Start(ctx, pgcluster.Options{Settings: []string{"fsync=on", "synchronous_commit=on", "full_page_writes=on"}})
+	cluster, err := pgcluster.Start(ctx, pgcluster.Options{Settings: append([]string{"fsync=on", "synchronous_commit=on", "full_page_writes=on"}, settings...)})
 	if err != nil {
 		t.Fatal(err)
 	}
