@@ -139,7 +139,10 @@ func TestDatabaseOutageLongerThanTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing reads the generations through the API meanwhile, so only the
-	// instance's own settling can finish them.
+	// instance's own settling can finish them. The crash may have lost
+	// their admissions (committed asynchronously), which the instance then
+	// records again: nothing processing proves nothing until it is done.
+	waitRemembered(t, env, 20*time.Second)
 	waitSettled(t, env, shop.Client.ID, 20*time.Second)
 	l := reconcile(t, env, shop.Client.ID, &initial)
 	// Settled before the deadline, each is charged and its retry replays the
@@ -166,5 +169,18 @@ func TestDatabaseOutageLongerThanTheRequest(t *testing.T) {
 	}
 	if h := env.Do(http.MethodGet, "/health", "", nil); h.Status != 200 {
 		t.Errorf("health after the restart: %d", h.Status)
+	}
+}
+
+// waitRemembered waits until the instance has finished every generation it
+// remembered during an outage, or until limit.
+func waitRemembered(t *testing.T, env *apptest.Env, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for env.App.Runner.Unfinished() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the instance still has %d generations to finish after %s", env.App.Runner.Unfinished(), limit)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

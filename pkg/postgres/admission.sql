@@ -140,13 +140,16 @@ $$;
 -- key, mode, service, prompt and price as tryon_admit computed, created
 -- when the id says (p_admitted_at) with the same deadline; the rate limit is
 -- not counted again and no limit can refuse it: the work was admitted once.
--- Two things may differ from the lost admission:
---   * the Idempotency-Key is claimed again only if still free; a retry that
+-- Three things may differ from the lost admission:
+--   * the Idempotency-Key is claimed again only if still free. A retry that
 --     claimed it meanwhile (the claim was lost with the admission) keeps
---     it, and this generation is recorded without it;
+--     it and is the request's generation from then on; this one is
+--     recorded without the key and free of charge (price 0), so the tenant
+--     still pays once for one idempotent request;
 --   * a prepaid tenant is charged at most what its balance still covers
 --     after the others' reservations: admissions made after the crash did
---     not see this one's reservation, and a balance is never overdrawn.
+--     not see this one's reservation, and a balance is never overdrawn;
+--   * the price is the tenant's price now, as tryon_admit computes it.
 -- readmitted is false when the row was there.
 CREATE OR REPLACE FUNCTION tryon_readmit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
@@ -181,6 +184,9 @@ BEGIN
             SET request_hash = excluded.request_hash, generation_id = excluded.generation_id, created_at = excluded.created_at
             WHERE k.created_at < now() - interval '24 hours'
         RETURNING true INTO claimed;
+        IF NOT coalesce(claimed, false) THEN
+            price := 0; -- a retry holds the key and is what the tenant pays for
+        END IF;
     END IF;
     INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
                              width, height, duration_seconds, metadata, idempotency_key, price_micros,

@@ -80,13 +80,13 @@ func TestFinishReadmitsALostAdmission(t *testing.T) {
 	}
 }
 
-// TestReadmitLeavesATakenClaimAndNeverOverdraws: when a retry took the
-// Idempotency-Key and the balance meanwhile, the readmitted generation goes
-// without the key and is charged only what the balance still covers.
-func TestReadmitLeavesATakenClaimAndNeverOverdraws(t *testing.T) {
+// TestReadmitLeavesATakenClaimToTheRetry: when a retry took the lost
+// admission's Idempotency-Key meanwhile, the retry keeps it and is what the
+// tenant pays for; the readmitted generation goes without the key, free.
+func TestReadmitLeavesATakenClaimToTheRetry(t *testing.T) {
 	s := pgtest.NewStore(t)
 	ctx := context.Background()
-	balance := tryon.Micros(60_000)
+	balance := tryon.Micros(100_000)
 	c, k := tenant(t, s, &balance)
 	a := admission(c, k)
 	idem := "taken-" + uuid.NewString()
@@ -105,13 +105,51 @@ func TestReadmitLeavesATakenClaimAndNeverOverdraws(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !f.Readmitted || f.Generation.IdempotencyKey != nil || f.Generation.CostMicros != 20_000 || *f.CreditsRemaining != 0 {
+	if !f.Readmitted || f.Generation.Status != tryon.StatusSucceeded || f.Generation.IdempotencyKey != nil ||
+		f.Generation.CostMicros != 0 || *f.CreditsRemaining != 60_000 {
 		t.Fatalf("got %+v / %+v", f, f.Generation)
 	}
 	if r, err := s.Admit(ctx, retry); err != nil || r.Outcome != tryon.Replay || r.GenerationID != retry.ID {
 		t.Fatalf("the key no longer names the retry: %+v %v", r, err)
 	}
 	if _, err := s.FinishGeneration(ctx, retry.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FindClient(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *got.BalanceMicros != 60_000 || got.ReservedMicros != 0 {
+		t.Fatalf("balance %d reserved %d, want 60000 (one charge) and 0", *got.BalanceMicros, got.ReservedMicros)
+	}
+}
+
+// TestReadmitNeverOverdraws: when admissions after the loss took the
+// balance the lost one had reserved, the readmitted generation is charged
+// only what the balance still covers.
+func TestReadmitNeverOverdraws(t *testing.T) {
+	s := pgtest.NewStore(t)
+	ctx := context.Background()
+	balance := tryon.Micros(60_000)
+	c, k := tenant(t, s, &balance)
+	a := admission(c, k)
+	if r, err := s.Admit(ctx, a); err != nil || r.Outcome != tryon.Admitted {
+		t.Fatalf("admit: %+v %v", r, err)
+	}
+	loseAdmission(t, s, a.ID)
+	other := admission(c, k)
+	if r, err := s.Admit(ctx, other); err != nil || r.Outcome != tryon.Admitted {
+		t.Fatalf("admission after the loss: %+v %v", r, err)
+	}
+	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1024, Height: 1024, Bytes: 10}
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out, Readmit: &a}, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !f.Readmitted || f.Generation.CostMicros != 20_000 || *f.CreditsRemaining != 0 {
+		t.Fatalf("got %+v / %+v", f, f.Generation)
+	}
+	if _, err := s.FinishGeneration(ctx, other.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindClient(ctx, c.ID)
