@@ -45,6 +45,11 @@ type Result struct {
 	Replayed bool
 	// Pending is true when a long job is still running: answer 202.
 	Pending bool
+
+	// admission is what this request admitted, kept so that finishing can
+	// record it again if a database crash lost it (admission commits
+	// asynchronously; see tryon_admit). Nil for a replay or a read.
+	admission *tryon.Admission
 }
 
 // Create runs POST /generate for a tenant key. A generation that was
@@ -97,14 +102,15 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	if err != nil {
 		return nil, err
 	}
-	admitted, err := r.Store.Admit(ctx, tryon.Admission{
+	admission := tryon.Admission{
 		ID: id, KeyID: p.Key.ID, ClientID: p.Client.ID, Mode: mode, Service: spec.Service,
 		Provider: provider.Name(), Model: provider.Model(spec.Service), Prompt: spec.Prompt,
 		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, Metadata: spec.Metadata,
 		IdempotencyKey: opts.IdempotencyKey, RequestHash: opts.RequestHash,
 		DefaultPrice: r.Settings.DefaultPrice(spec.Service), Lifetime: budget.Lifetime(), Precounted: precounted,
 		Token: p.Token,
-	})
+	}
+	admitted, err := r.Store.Admit(ctx, admission)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +129,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	}
 	switch admitted.Outcome {
 	case tryon.Admitted:
+		res.admission = &admission
 	case tryon.RateLimited:
 		return res, admitted.Rate.Error()
 	case tryon.Suspended:
@@ -281,7 +288,9 @@ func (r *Runner) runLong(ctx context.Context, res *Result, id uuid.UUID, op tryo
 	if err != nil {
 		return r.finish(ctx, res, id, r.failure(id, err, pctx.Err() != nil), budget, baseURL)
 	}
-	if err := r.Store.SetOperation(ctx, id, name, r.Settings.LongJobDeadline); err != nil {
+	// The 202 below hands out the id: this synchronous commit makes the
+	// admission durable first (or records it again if a crash lost it).
+	if err := r.Store.SetOperation(ctx, id, name, r.Settings.LongJobDeadline, res.admission); err != nil {
 		// The job runs but nobody could find it again: fail it now rather
 		// than leave a reservation nobody can settle.
 		r.Log.Error("store operation", "generation", id, "error", err)

@@ -27,7 +27,7 @@ import (
 func (r *Runner) complete(ctx context.Context, res *Result, id uuid.UUID, out *tryon.Result, budget Budget, baseURL string) (*Result, error) {
 	c, err := r.store(ctx, id, out, r.finishBy(budget))
 	if err != nil {
-		r.unfinished.remember(r, id, pending{output: out, baseURL: baseURL})
+		r.unfinished.remember(r, id, pending{output: out, readmit: res.admission, baseURL: baseURL})
 		return nil, err
 	}
 	res, err = r.finish(ctx, res, id, c, budget, baseURL)
@@ -37,8 +37,12 @@ func (r *Runner) complete(ctx context.Context, res *Result, id uuid.UUID, out *t
 	return res, err
 }
 
-// finish records the end of a generation, then sends its webhook.
+// finish records the end of a generation, then sends its webhook. The
+// generation's admission goes with it: admission commits asynchronously,
+// so a database crash may have lost it, and the paid result is then
+// finished by recording the admission again (tryon_readmit).
 func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.Completion, budget Budget, baseURL string) (*Result, error) {
+	c.Readmit = res.admission
 	var f *tryon.FinishResult
 	err := retryUnavailable(ctx, r.finishBy(budget), func() (err error) {
 		f, err = r.Store.FinishGeneration(ctx, id, c, r.Settings.WebhookLease)
@@ -50,6 +54,7 @@ func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.
 		}
 		return nil, err
 	}
+	r.logReadmitted(id, f)
 	res.Generation = f.Generation
 	if f.CreditsRemaining != nil {
 		res.CreditsRemaining = f.CreditsRemaining
@@ -64,6 +69,14 @@ func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.
 		r.Notifier.Deliver(ctx, []uuid.UUID{*f.DeliveryID}, baseURL)
 	}
 	return res, nil
+}
+
+// logReadmitted says when finishing had to record a lost admission again.
+func (r *Runner) logReadmitted(id uuid.UUID, f *tryon.FinishResult) {
+	if f.Readmitted {
+		r.Log.Warn("the generation's admission was lost by the database; recorded again and finished",
+			"generation", id, "status", f.Generation.Status)
+	}
 }
 
 // finishBy is when a request stops retrying its finishing steps: a third

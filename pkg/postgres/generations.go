@@ -165,13 +165,21 @@ func (s *Store) ListGenerations(ctx context.Context, p *tryon.Principal, f tryon
 }
 
 // SetOperation stores a long-running provider operation on a processing
-// generation and moves its deadline to the long job's.
-func (s *Store) SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration) error {
+// generation and moves its deadline to the long job's. Its synchronous
+// commit is what makes the generation's admission durable before the 202
+// hands out its id; when readmit is set, a generation whose admission a
+// database crash lost is recorded again first, in the same transaction.
+func (s *Store) SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration, readmit *tryon.Admission) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	_, err := s.pool.Exec(ctx, `
+	b := &pgx.Batch{}
+	if readmit != nil && readmit.ID == id {
+		queueReadmit(b, readmit)
+	}
+	b.Queue(`
 		UPDATE generations SET operation = $2, deadline = created_at + $3 * interval '1 millisecond'
 		WHERE id = $1 AND status = 'processing'`, id, operation, lifetime.Milliseconds())
+	err := s.pool.SendBatch(ctx, b).Close()
 	return translate(err, "set operation")
 }
 

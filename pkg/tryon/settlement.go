@@ -17,6 +17,11 @@ type Completion struct {
 	RetryAfter time.Duration
 	// Staged, when set, is Output's data, written with the success.
 	Staged *StagedOutput
+	// Readmit, when set, is the generation's admission, recorded again if a
+	// database crash lost it (admission commits asynchronously) before the
+	// generation is finished, in the same transaction. Set by the request
+	// that admitted the generation; nil for any other finisher.
+	Readmit *Admission
 }
 
 // TimedOut is the recorded error of a generation that ran out of time:
@@ -35,4 +40,7 @@ type FinishResult struct {
 	DeliveryID *uuid.UUID
 	// CreditsRemaining is the unreserved prepaid balance afterwards; nil for postpaid.
 	CreditsRemaining *Micros
+	// Readmitted is true when the generation's admission had been lost and
+	// was recorded again from Completion.Readmit before finishing.
+	Readmitted bool
 }
