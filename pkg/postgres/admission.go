@@ -35,9 +35,10 @@ func (s *Store) Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResul
 		duration = &a.DurationSecs
 	}
 	query := `SELECT ` + admitColumns + `
-		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 	args := []any{a.KeyID, a.ClientID, a.ID, a.Mode, a.Service, a.Provider, a.Model, a.Prompt, a.Width, a.Height,
-		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds(), !a.Precounted}
+		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds(), !a.Precounted,
+		max(a.NumOutputs, 1)}
 	if a.Token != nil {
 		query, args = tokenAdmitSQL, append(tokenAdmitArgs(a.Token), args...)
 	}
