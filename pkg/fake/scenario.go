@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,10 @@ type scenario struct {
 	fail  tryon.FailureKind // the first failure token, or ""
 	token string            // that token as written, for the error's Detail
 	sleep time.Duration     // extra latency, summed over sleep tokens
+	// outputs caps how many of the outputs asked for are made
+	// ([fake:outputs=K]): a partial success, or none at all (K = 0). -1
+	// means no cap.
+	outputs int
 	// prompt is the prompt without the tokens it understood, so that choosing
 	// a scenario or a latency does not change the picture.
 	prompt string
@@ -34,7 +39,7 @@ var scenarioFailures = map[string]tryon.FailureKind{
 // content, and a fake provider that refused odd text would behave unlike the
 // real ones.
 func parseScenario(prompt string) scenario {
-	var sc scenario
+	sc := scenario{outputs: -1}
 	var kept strings.Builder
 	rest := prompt
 	for {
@@ -55,6 +60,14 @@ func parseScenario(prompt string) scenario {
 				sc.fail, sc.token = kind, token
 			}
 			continue
+		}
+		if v, ok := strings.CutPrefix(body, "outputs="); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				if sc.outputs < 0 || n < sc.outputs {
+					sc.outputs = n
+				}
+				continue
+			}
 		}
 		if v, ok := strings.CutPrefix(body, "sleep="); ok {
 			if d, err := time.ParseDuration(v); err == nil {
