@@ -396,3 +396,34 @@ func TestSeveralOutputsGoToVercelBlob(t *testing.T) {
 	}
 	fetchOutputs(t, env, g)
 }
+
+// TestClientTokenSpendCapCountsEveryOutput: a client token's spending cap
+// counts the price of every output asked for, as the reservation does.
+func TestClientTokenSpendCapCountsEveryOutput(t *testing.T) {
+	const origin = "https://shop.example"
+	env := apptest.New(t, apptest.Options{})
+	shop := env.Tenant(apptest.TenantOptions{})
+	issued := env.Do(http.MethodPost, "/tokens", shop.LiveKey, map[string]any{"user": "carol", "origins": []string{origin},
+		"max_spend_micros": 100_000})
+	var tok struct {
+		Token string `json:"token"`
+	}
+	if issued.Status != http.StatusCreated || json.Unmarshal(issued.Data, &tok) != nil {
+		t.Fatalf("POST /tokens: %d %s", issued.Status, issued.Body)
+	}
+	page := func(n int) *apptest.Response {
+		return env.Do(http.MethodPost, "/generate", "", map[string]any{"prompt": "a hat", "num_outputs": n},
+			"Authorization", "Bearer "+tok.Token, "Origin", origin)
+	}
+	// 100,000 covers two banana outputs (40,000 each), not three.
+	if r := page(3); r.Status != http.StatusForbidden || r.Data != nil {
+		t.Fatalf("3 outputs over the cap: %d %s", r.Status, r.Body)
+	}
+	r := page(2)
+	if g := r.Generation(t); r.Status != 200 || len(g.Outputs) != 2 || g.CostMicros != 80_000 {
+		t.Fatalf("2 outputs within the cap: %d %s", r.Status, r.Body)
+	}
+	if r := page(1); r.Status != http.StatusForbidden {
+		t.Fatalf("1 more output over the cap: %d %s", r.Status, r.Body)
+	}
+}
