@@ -74,7 +74,7 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 	person, garment := pics[0], pics[1]
 	outfit := outfitOf(req.Garments, pics[2:])
 	n := req.Outputs()
-	if sc.outputs >= 0 {
+	if sc.capped {
 		n = min(n, sc.outputs)
 	}
 	if n == 0 {

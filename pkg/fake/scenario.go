@@ -17,9 +17,10 @@ type scenario struct {
 	fail  tryon.FailureKind // the first failure token, or ""
 	token string            // that token as written, for the error's Detail
 	sleep time.Duration     // extra latency, summed over sleep tokens
-	// outputs caps how many of the outputs asked for are made
-	// ([fake:outputs=K]): a partial success, or none at all (K = 0). -1
-	// means no cap.
+	// capped says a [fake:outputs=K] token caps how many of the outputs
+	// asked for are made, at outputs (the smallest K given): a partial
+	// success, or none at all (K = 0).
+	capped  bool
 	outputs int
 	// prompt is the prompt without the tokens it understood, so that choosing
 	// a scenario or a latency does not change the picture.
@@ -39,7 +40,7 @@ var scenarioFailures = map[string]tryon.FailureKind{
 // content, and a fake provider that refused odd text would behave unlike the
 // real ones.
 func parseScenario(prompt string) scenario {
-	sc := scenario{outputs: -1}
+	var sc scenario
 	var kept strings.Builder
 	rest := prompt
 	for {
@@ -63,8 +64,8 @@ func parseScenario(prompt string) scenario {
 		}
 		if v, ok := strings.CutPrefix(body, "outputs="); ok {
 			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-				if sc.outputs < 0 || n < sc.outputs {
-					sc.outputs = n
+				if !sc.capped || n < sc.outputs {
+					sc.capped, sc.outputs = true, n
 				}
 				continue
 			}
