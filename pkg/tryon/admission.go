@@ -13,19 +13,17 @@ import (
 // concurrency limit, and a prepaid balance covers the price; only then is
 // the generation recorded as processing with its price reserved.
 type Admission struct {
-	ID            uuid.UUID
-	KeyID         uuid.UUID
-	ClientID      uuid.UUID
-	Mode          Mode
-	Service       Service
-	Provider      string
-	Model         string
-	Prompt        string
-	Width, Height int
-	DurationSecs  int
-	// NumOutputs is how many outputs are asked for: the price per output
-	// times this is reserved (0 means 1).
-	NumOutputs     int
+	ID             uuid.UUID
+	KeyID          uuid.UUID
+	ClientID       uuid.UUID
+	Mode           Mode
+	Service        Service
+	Provider       string
+	Model          string
+	Prompt         string
+	Width, Height  int
+	DurationSecs   int
+	NumOutputs     int // outputs asked for: the price per output times this is reserved (0 means 1)
 	Metadata       map[string]string
 	IdempotencyKey *string
 	RequestHash    []byte
@@ -63,9 +61,7 @@ type AdmitResult struct {
 	Rate    RateState
 	// GenerationID is the new generation, or the first one for a replay.
 	GenerationID uuid.UUID
-	// PriceMicros is what was reserved (or would have been): the price per
-	// output times the outputs asked for.
-	PriceMicros Micros
+	PriceMicros  Micros // reserved (or would have been): the price per output × the outputs asked for
 	// BalanceMicros is nil for a postpaid tenant.
 	BalanceMicros  *Micros
 	ReservedMicros Micros

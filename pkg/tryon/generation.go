@@ -90,25 +90,23 @@ type GenerationError struct {
 // Generation is one request to generate an image or a video, from admission to
 // its final state.
 type Generation struct {
-	ID           uuid.UUID
-	ClientID     uuid.UUID
-	KeyID        uuid.UUID
-	Status       Status
-	Mode         Mode
-	Service      Service
-	Provider     string
-	Model        string
-	Prompt       string
-	Width        int
-	Height       int
-	DurationSecs int // video only; 0 otherwise
-	Output       *Output
-	// Outputs are every stored output, Output first; empty until success.
-	Outputs []Output
-	// NumOutputs is how many outputs were asked for (1 to 4).
-	NumOutputs     int
+	ID             uuid.UUID
+	ClientID       uuid.UUID
+	KeyID          uuid.UUID
+	Status         Status
+	Mode           Mode
+	Service        Service
+	Provider       string
+	Model          string
+	Prompt         string
+	Width          int
+	Height         int
+	DurationSecs   int // video only; 0 otherwise
+	Output         *Output
+	Outputs        []Output // every stored output, Output first; empty until success
+	NumOutputs     int      // how many outputs were asked for (1 to 4)
 	Error          *GenerationError
-	PriceMicros    Micros // reserved while processing (per output × NumOutputs); what a full success costs
+	PriceMicros    Micros // reserved while processing (price per output × NumOutputs); what a full success costs
 	CostMicros     Micros // what the tenant is billed: per output × outputs returned on live success, else 0
 	LatencyMS      *int64
 	Metadata       map[string]string

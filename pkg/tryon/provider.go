@@ -32,12 +32,9 @@ type ProviderRequest struct {
 	Seed *int64
 	// OutputFormat and OutputQuality are passed to providers that encode
 	// the output themselves; the runner converts to PNG or JPEG otherwise.
-	OutputFormat  OutputFormat
-	OutputQuality int
-	// NumOutputs is how many images to make (1 to 4; 0 means 1). Models
-	// that take a count are asked for it; the others are called that many
-	// times. Video makes one.
-	NumOutputs      int
+	OutputFormat    OutputFormat
+	OutputQuality   int
+	NumOutputs      int // images to make, 1 to 4 (0 means 1): see Result; video makes one
 	DurationSeconds int // video only
 }
 
@@ -45,9 +42,10 @@ type ProviderRequest struct {
 func (r ProviderRequest) Outputs() int { return max(r.NumOutputs, 1) }
 
 // Result is a provider's output bytes. A request for several outputs gets
-// the first here and the others in More. A provider that made fewer than
-// asked (some filtered or failed) returns what it made: a partial success,
-// which is billed only for what came back. None at all is an error.
+// the first here and the others in More: models that take a count are asked
+// for it, the others are called that many times. A provider that made fewer
+// than asked (some filtered or failed) returns what it made: a partial
+// success, billed only for what came back. None at all is an error.
 type Result struct {
 	Bytes       []byte
 	ContentType string

@@ -29,32 +29,32 @@ type Error struct {
 	Message string     `json:"message"`
 }
 
-// Generation is the generation object of docs/API.md.
+// Generation is the generation object of docs/API.md. Outputs lists every
+// output, Output first (empty until success); NumOutputs is how many were
+// asked for.
 type Generation struct {
-	ID              string        `json:"id"`
-	ClientID        string        `json:"client_id"`
-	Status          tryon.Status  `json:"status"`
-	Mode            tryon.Mode    `json:"mode"`
-	Service         tryon.Service `json:"service"`
-	Provider        string        `json:"provider"`
-	Model           string        `json:"model"`
-	Prompt          string        `json:"prompt"`
-	Width           int           `json:"width"`
-	Height          int           `json:"height"`
-	DurationSeconds *int          `json:"duration_seconds,omitempty"`
-	Output          *Output       `json:"output"`
-	// Outputs are every output, Output first; empty until success.
-	Outputs []Output `json:"outputs"`
-	// NumOutputs is how many outputs were asked for.
-	NumOutputs     int               `json:"num_outputs"`
-	ImageURL       *string           `json:"image_url"`
-	Error          *Error            `json:"error"`
-	CostMicros     tryon.Micros      `json:"cost_micros"`
-	Cost           float64           `json:"cost"`
-	Currency       string            `json:"currency"`
-	LatencyMS      *int64            `json:"latency_ms"`
-	Metadata       map[string]string `json:"metadata"`
-	IdempotencyKey *string           `json:"idempotency_key"`
+	ID              string            `json:"id"`
+	ClientID        string            `json:"client_id"`
+	Status          tryon.Status      `json:"status"`
+	Mode            tryon.Mode        `json:"mode"`
+	Service         tryon.Service     `json:"service"`
+	Provider        string            `json:"provider"`
+	Model           string            `json:"model"`
+	Prompt          string            `json:"prompt"`
+	Width           int               `json:"width"`
+	Height          int               `json:"height"`
+	DurationSeconds *int              `json:"duration_seconds,omitempty"`
+	Output          *Output           `json:"output"`
+	Outputs         []Output          `json:"outputs"`
+	NumOutputs      int               `json:"num_outputs"`
+	ImageURL        *string           `json:"image_url"`
+	Error           *Error            `json:"error"`
+	CostMicros      tryon.Micros      `json:"cost_micros"`
+	Cost            float64           `json:"cost"`
+	Currency        string            `json:"currency"`
+	LatencyMS       *int64            `json:"latency_ms"`
+	Metadata        map[string]string `json:"metadata"`
+	IdempotencyKey  *string           `json:"idempotency_key"`
 	// Params are the try-on and output parameters asked for, when any.
 	Params      *tryon.Params `json:"params,omitempty"`
 	CreatedAt   string        `json:"created_at"`

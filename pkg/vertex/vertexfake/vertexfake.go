@@ -33,18 +33,19 @@ type Scenario string
 
 // The scenarios.
 const (
-	Normal   Scenario = ""
-	Filtered Scenario = "filtered" // 200 with a raiFilteredReason instead of an image
-	// PartlyFiltered answers a sampleCount over 1 with its first sample and
-	// a raiFilteredReason for each of the others.
-	PartlyFiltered Scenario = "partly_filtered"
-	Invalid        Scenario = "invalid"      // 400 INVALID_ARGUMENT
-	Quota          Scenario = "quota"        // 429 RESOURCE_EXHAUSTED
-	Unavailable    Scenario = "unavailable"  // 503 UNAVAILABLE
-	NoPredicts     Scenario = "no_predicts"  // 200 with no predictions
-	BadToken       Scenario = "bad_token"    // the token endpoint refuses the assertion
-	Unauthorize    Scenario = "unauthorized" // 401 UNAUTHENTICATED from :predict
+	Normal      Scenario = ""
+	Filtered    Scenario = "filtered"     // 200 with a raiFilteredReason instead of an image
+	Invalid     Scenario = "invalid"      // 400 INVALID_ARGUMENT
+	Quota       Scenario = "quota"        // 429 RESOURCE_EXHAUSTED
+	Unavailable Scenario = "unavailable"  // 503 UNAVAILABLE
+	NoPredicts  Scenario = "no_predicts"  // 200 with no predictions
+	BadToken    Scenario = "bad_token"    // the token endpoint refuses the assertion
+	Unauthorize Scenario = "unauthorized" // 401 UNAUTHENTICATED from :predict
 )
+
+// PartlyFiltered answers a sampleCount over 1 with its first sample and a
+// raiFilteredReason for each of the others.
+const PartlyFiltered Scenario = "partly_filtered"
 
 // Server is a running fake. Its methods are safe for concurrent use.
 type Server struct {
