@@ -427,3 +427,29 @@ func TestClientTokenSpendCapCountsEveryOutput(t *testing.T) {
 		t.Fatalf("1 more output over the cap: %d %s", r.Status, r.Body)
 	}
 }
+
+// TestWebhookCarriesEveryOutput: the webhook's generation object is the
+// one the API answers, outputs included.
+func TestWebhookCarriesEveryOutput(t *testing.T) {
+	env := apptest.New(t, apptest.Options{})
+	shop := env.Tenant(apptest.TenantOptions{})
+	rc := &receiver{}
+	withWebhook(t, env, shop.Client.ID, rc)
+	g := env.Generate(shop.TestKey, map[string]any{"prompt": "a hat", "num_outputs": 2}).Generation(t)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if len(rc.events) != 1 {
+		t.Fatalf("%d events", len(rc.events))
+	}
+	raw, err := json.Marshal(rc.events[0]["data"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent apptest.Generation
+	if err := json.Unmarshal(raw, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if sent.NumOutputs != 2 || len(sent.Outputs) != 2 || fmt.Sprint(sent.Outputs) != fmt.Sprint(g.Outputs) {
+		t.Fatalf("webhook outputs %+v, API outputs %+v", sent.Outputs, g.Outputs)
+	}
+}
