@@ -351,6 +351,18 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_client ON webhook_deliveries (client_id, created_at);
 
+-- outputs.sql -----------------------------------------------------------------
+
+-- Several outputs per generation (num_outputs 1 to 4 on POST /generate).
+-- num_outputs is how many were asked for: price_micros reserves the price
+-- per output times it, and tryon_finish bills the price per output times
+-- the outputs that came back. outputs lists every stored output as
+-- {url, content_type, width, height, bytes}, the first also in the
+-- output_* columns for existing readers; '[]' until success.
+ALTER TABLE generations ADD COLUMN IF NOT EXISTS outputs jsonb NOT NULL DEFAULT '[]';
+ALTER TABLE generations ADD COLUMN IF NOT EXISTS num_outputs smallint NOT NULL DEFAULT 1
+    CHECK (num_outputs BETWEEN 1 AND 4);
+
 -- ratelimit.sql ---------------------------------------------------------------
 
 -- tryon_hit_rate counts one request against a key's limit of p_limit
@@ -461,16 +473,21 @@ $$;
 --      another one                                           → replay, idempotency_mismatch
 --   4. the tenant is under its concurrency limit             → concurrency_limited
 --   5. a prepaid balance, less what is reserved, covers the
---      price (the tenant's, else the default; 0 in test)     → insufficient_credits
+--      price (the tenant's, else the default; 0 in test) per
+--      output times the p_outputs outputs asked for         → insufficient_credits
 --   6. the generation is inserted as processing with its
 --      price reserved                                        → admitted
 --
 -- Nothing is written when it refuses, except the rate counter. The outcome
 -- strings are pkg/tryon's Outcome constants (a test keeps them equal).
+-- p_outputs came last, with no default: a database migrated from before it
+-- keeps the 17-argument tryon_admit for the deployment still calling it,
+-- and no call can be ambiguous between the two.
 CREATE OR REPLACE FUNCTION tryon_admit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
+    p_outputs integer,
     OUT outcome text, OUT rate_limited boolean, OUT rate_remaining integer, OUT rate_limit integer, OUT rate_reset timestamptz,
     OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
     OUT reserved_micros bigint, OUT retry_after_ms bigint)
@@ -544,8 +561,9 @@ BEGIN
         END IF;
     END IF;
 
+    -- Every output asked for is reserved; settlement bills those that came back.
     price_micros := CASE WHEN p_mode = 'live'
-                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
     IF c.balance_micros IS NOT NULL THEN
         -- The row is locked: fold the charges of finished generations into
         -- the balance here, where it costs no wait of anyone's.
@@ -573,10 +591,11 @@ BEGIN
     END IF;
 
     INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
-                             width, height, duration_seconds, metadata, idempotency_key, price_micros, deadline)
+                             width, height, duration_seconds, metadata, idempotency_key, price_micros, deadline,
+                             num_outputs)
     VALUES (p_id, p_client, p_key, 'processing', p_mode, p_service, p_provider, p_model, p_prompt,
             p_width, p_height, p_duration, p_metadata, p_idem_key, price_micros,
-            now() + p_lifetime_ms * interval '1 millisecond');
+            now() + p_lifetime_ms * interval '1 millisecond', p_outputs);
     reserved_micros := reserved_micros + price_micros;
     generation_id := p_id;
     outcome := 'admitted';
@@ -606,7 +625,7 @@ CREATE OR REPLACE FUNCTION tryon_readmit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint,
-    p_admitted_at timestamptz, p_end_user text, p_token_id text,
+    p_admitted_at timestamptz, p_end_user text, p_token_id text, p_outputs integer,
     OUT readmitted boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -623,7 +642,8 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+    -- Every output asked for is reserved, as tryon_admit reserves them.
+    price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
     IF c.balance_micros IS NOT NULL AND price > 0 THEN
         SELECT greatest(0, least(price, c.balance_micros - tryon_unsettled(p_client) - f.reserved_micros))
         INTO price FROM tryon_in_flight(p_client) f;
@@ -641,10 +661,10 @@ BEGIN
     END IF;
     INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
                              width, height, duration_seconds, metadata, idempotency_key, price_micros,
-                             created_at, deadline, end_user, token_id)
+                             created_at, deadline, end_user, token_id, num_outputs)
     VALUES (p_id, p_client, p_key, 'processing', p_mode, p_service, p_provider, p_model, p_prompt,
             p_width, p_height, p_duration, p_metadata, CASE WHEN coalesce(claimed, false) THEN p_idem_key END, price,
-            p_admitted_at, p_admitted_at + p_lifetime_ms * interval '1 millisecond', p_end_user, p_token_id)
+            p_admitted_at, p_admitted_at + p_lifetime_ms * interval '1 millisecond', p_end_user, p_token_id, p_outputs)
     ON CONFLICT (id) DO NOTHING;
     readmitted := FOUND;
 END
@@ -720,11 +740,16 @@ $$;
 -- final (another request finished it first); the row is returned either way.
 -- The timeout's code and message come from Go (tryon.TimedOut), its one
 -- wording.
+-- p_outputs lists every output stored ({url, content_type, width, height,
+-- bytes}, the first being p_output_*): a success bills the price per output
+-- (price_micros / num_outputs) for each, so a partial success pays only for
+-- what came back. It came last, with no default, so that the 13-argument
+-- tryon_finish stays for a deployment still calling it.
 CREATE OR REPLACE FUNCTION tryon_finish(
     p_id uuid, p_succeeded boolean,
     p_output_url text, p_output_content_type text, p_output_width integer, p_output_height integer,
     p_output_bytes bigint, p_error_code text, p_error_message text, p_retry_after_ms bigint,
-    p_webhook_lease_ms bigint, p_timeout_code text, p_timeout_message text,
+    p_webhook_lease_ms bigint, p_timeout_code text, p_timeout_message text, p_outputs jsonb,
     OUT finished boolean, OUT delivery_id uuid, OUT credits_remaining bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -736,7 +761,7 @@ BEGIN
     -- decides it once for the row, for every column that depends on it.
     UPDATE generations t SET
         (status, output_url, output_content_type, output_width, output_height, output_bytes,
-         error_code, error_message, cost_micros) =
+         error_code, error_message, cost_micros, outputs) =
         (SELECT CASE WHEN ok THEN 'succeeded' ELSE 'failed' END,
                 CASE WHEN ok THEN p_output_url END,
                 CASE WHEN ok THEN p_output_content_type END,
@@ -745,7 +770,10 @@ BEGIN
                 CASE WHEN ok THEN p_output_bytes END,
                 CASE WHEN ok THEN NULL WHEN p_succeeded THEN p_timeout_code ELSE p_error_code END,
                 CASE WHEN ok THEN NULL WHEN p_succeeded THEN p_timeout_message ELSE p_error_message END,
-                CASE WHEN ok AND t.mode = 'live' THEN t.price_micros ELSE 0 END
+                CASE WHEN ok AND t.mode = 'live'
+                     THEN t.price_micros / t.num_outputs * least(jsonb_array_length(p_outputs), t.num_outputs)
+                     ELSE 0 END,
+                CASE WHEN ok THEN p_outputs ELSE '[]' END
          FROM (SELECT p_succeeded AND t.deadline > now() AS ok) deadline_wins),
         retry_after_ms = CASE WHEN p_succeeded THEN NULL ELSE p_retry_after_ms END,
         latency_ms = floor(extract(epoch FROM clock_timestamp() - t.created_at) * 1000),
@@ -819,7 +847,7 @@ BEGIN
     LOOP
         SELECT * INTO f FROM tryon_finish(r.id, false, NULL, NULL, NULL, NULL, NULL, p_timeout_code,
                                           p_timeout_message, NULL, p_webhook_lease_ms,
-                                          p_timeout_code, p_timeout_message);
+                                          p_timeout_code, p_timeout_message, '[]');
         IF f.finished THEN
             id := r.id;
             delivery_id := f.delivery_id;
@@ -970,11 +998,14 @@ $$;
 -- unless it failed; its price counts while it is reserved and once billed.
 -- Outcomes beyond tryon_admit's: end_user_rate_limited,
 -- token_generations_exhausted, token_spend_exhausted.
+-- p_outputs (last, no default, as for tryon_admit) is the outputs asked
+-- for: the spend cap counts the price of each.
 CREATE OR REPLACE FUNCTION tryon_admit_token(
     p_end_user text, p_token_id text, p_max_generations bigint, p_max_spend_micros bigint,
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
+    p_outputs integer,
     OUT outcome text, OUT rate_limited boolean, OUT rate_remaining integer, OUT rate_limit integer, OUT rate_reset timestamptz,
     OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
     OUT reserved_micros bigint, OUT retry_after_ms bigint)
@@ -1006,7 +1037,7 @@ BEGIN
         WHERE g.client_id = p_client AND g.token_id = p_token_id AND g.status <> 'failed'
           AND NOT (g.status = 'processing' AND g.deadline <= now());
         -- The price as tryon_admit computes it.
-        price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+        price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
         IF p_max_generations IS NOT NULL AND used.generations >= p_max_generations THEN
             outcome := 'token_generations_exhausted';
             RETURN;
@@ -1021,7 +1052,7 @@ BEGIN
         price_micros, balance_micros, reserved_micros, retry_after_ms
     FROM tryon_admit(p_key, p_client, p_id, p_mode, p_service, p_provider, p_model,
         p_prompt, p_width, p_height, p_duration, p_metadata, p_idem_key, p_idem_hash, p_default_price,
-        p_lifetime_ms, p_count_rate);
+        p_lifetime_ms, p_count_rate, p_outputs);
     IF outcome = 'admitted' THEN
         UPDATE generations SET end_user = p_end_user, token_id = p_token_id WHERE id = p_id;
     ELSIF outcome = 'replay' AND NOT EXISTS (

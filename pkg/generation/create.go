@@ -105,7 +105,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	admission := tryon.Admission{
 		ID: id, KeyID: p.Key.ID, ClientID: p.Client.ID, Mode: mode, Service: spec.Service,
 		Provider: provider.Name(), Model: provider.Model(spec.Service), Prompt: spec.Prompt,
-		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, Metadata: spec.Metadata,
+		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, NumOutputs: spec.NumOutputs, Metadata: spec.Metadata,
 		IdempotencyKey: opts.IdempotencyKey, RequestHash: opts.RequestHash,
 		DefaultPrice: r.Settings.DefaultPrice(spec.Service), Lifetime: budget.Lifetime(), Precounted: precounted,
 		Token: p.Token,
@@ -139,7 +139,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 			Message: fmt.Sprintf("this account already has its maximum of %d generations in flight", p.Client.MaxConcurrent)}
 	case tryon.InsufficientCredits:
 		return res, &tryon.Error{Code: tryon.CodeInsufficientCredits,
-			Message: fmt.Sprintf("the prepaid balance cannot cover this generation (price %s USD)", admitted.PriceMicros)}
+			Message: insufficientMessage(admitted.PriceMicros, spec.NumOutputs)}
 	case tryon.Replay:
 		return r.replay(ctx, res, admitted.GenerationID, budget, opts.BaseURL)
 	case tryon.IdempotencyMismatch:
@@ -159,7 +159,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	}
 	req := tryon.ProviderRequest{Service: spec.Service, Prompt: spec.Prompt, Width: spec.Width, Height: spec.Height,
 		Person: in.person, Garment: in.garment, DurationSeconds: spec.DurationSeconds,
-		Seed: spec.Seed, OutputFormat: spec.OutputFormat, OutputQuality: spec.OutputQuality}
+		Seed: spec.Seed, OutputFormat: spec.OutputFormat, OutputQuality: spec.OutputQuality, NumOutputs: spec.NumOutputs}
 	if len(spec.Garments) > 0 {
 		req.Garments = garmentsOf(spec.Garments, in.garments)
 	}
@@ -167,6 +167,15 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		return r.runLong(ctx, res, id, op, req, budget, opts.BaseURL)
 	}
 	return r.runSync(ctx, res, id, provider, req, budget, opts.BaseURL)
+}
+
+// insufficientMessage says why a prepaid balance refused a generation: the
+// price reserved, and per output when several were asked for.
+func insufficientMessage(price tryon.Micros, outputs int) string {
+	if outputs > 1 {
+		return fmt.Sprintf("the prepaid balance cannot cover this generation (%d outputs, price %s USD)", outputs, price)
+	}
+	return fmt.Sprintf("the prepaid balance cannot cover this generation (price %s USD)", price)
 }
 
 var (
@@ -266,11 +275,16 @@ func (r *Runner) runSync(ctx context.Context, res *Result, id uuid.UUID, provide
 	timedOut := pctx.Err() != nil
 	cancel()
 	if err == nil && req.OutputFormat != "" {
-		if out, err = convertOutput(out, req.OutputFormat, req.OutputQuality); err != nil {
+		if out, err = convertOutputs(out, req.OutputFormat, req.OutputQuality); err != nil {
 			r.Log.Error("convert output", "generation", id, "error", err)
 			return r.finish(ctx, res, id, tryon.Completion{Error: &tryon.GenerationError{
 				Code: tryon.CodeUpstreamError, Message: "the output could not be converted to " + string(req.OutputFormat)}}, budget, baseURL)
 		}
+	}
+	if err == nil && len(out.More) >= req.Outputs() {
+		// A provider never returns more than asked; if one did, nobody
+		// pays for (or stores) what was not asked for.
+		out.More = out.More[:req.Outputs()-1]
 	}
 	if err != nil {
 		return r.finish(ctx, res, id, r.failure(id, err, timedOut), budget, baseURL)

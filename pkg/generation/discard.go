@@ -6,7 +6,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
-// discardUnrecorded deletes an output that was uploaded for a success the
+// discardUnrecorded deletes the outputs that were uploaded for a success the
 // finish did not record: the generation was canceled while the provider
 // worked (or the output was being stored), or it passed its deadline (the
 // deadline wins). Nothing points at that output, and it is a photo of a
@@ -14,10 +14,11 @@ import (
 // database need nothing: they are written only with a recorded success.
 // A storage that cannot delete, or a delete that fails, is logged.
 func (r *Runner) discardUnrecorded(ctx context.Context, c tryon.Completion, final *tryon.Generation) {
-	if !c.Succeeded || c.Output == nil || c.Staged != nil || final == nil {
+	first := c.Output()
+	if !c.Succeeded || first == nil || len(c.Staged) > 0 || final == nil {
 		return
 	}
-	if final.Output != nil && final.Output.URL == c.Output.URL {
+	if final.Output != nil && final.Output.URL == first.URL {
 		return
 	}
 	remover, ok := r.Storage.(tryon.Remover)
@@ -26,9 +27,11 @@ func (r *Runner) discardUnrecorded(ctx context.Context, c tryon.Completion, fina
 			"generation", final.ID, "status", final.Status)
 		return
 	}
-	if err := remover.Remove(ctx, c.Output.URL); err != nil {
-		r.Log.Warn("delete an output its generation ended without", "generation", final.ID, "status", final.Status, "error", err)
-		return
+	for _, o := range c.Outputs {
+		if err := remover.Remove(ctx, o.URL); err != nil {
+			r.Log.Warn("delete an output its generation ended without", "generation", final.ID, "status", final.Status, "error", err)
+			continue
+		}
+		r.Log.Info("deleted an output its generation ended without", "generation", final.ID, "status", final.Status)
 	}
-	r.Log.Info("deleted an output its generation ended without", "generation", final.ID, "status", final.Status)
 }

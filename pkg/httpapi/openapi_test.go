@@ -419,6 +419,10 @@ func TestOpenAPIRequestSchema(t *testing.T) {
 				map[string]any{"image": dataURL, "category": "bottom", "photo_type": "model"},
 				map[string]any{"image": dataURL, "category": "outerwear", "photo_type": "flat-lay"}}},
 		{"prompt": "a cat", "task": "generate", "seed": 0, "output_format": "png"},
+		{"task": "tryon", "person_image": dataURL, "num_outputs": 3, "output_format": "jpeg",
+			"garments": []any{map[string]any{"image": dataURL, "category": "top"}}},
+		{"prompt": "hats", "service": "banana-pro", "num_outputs": 4},
+		{"prompt": "a turn", "service": "veo3", "num_outputs": 1},
 	}
 	for _, body := range valid {
 		if problems := doc.validate(schema, toJSONValue(t, body), "request", true); len(problems) > 0 {
@@ -473,7 +477,9 @@ func TestOpenAPIRequestSchema(t *testing.T) {
 		{"seed", map[string]any{"prompt": "x", "seed": -1}},
 		{"output_format", map[string]any{"prompt": "x", "output_format": "gif"}},
 		{"output_quality", map[string]any{"prompt": "x", "output_quality": 50}},
-		{"num_outputs", map[string]any{"prompt": "x", "num_outputs": 3}},
+		{"num_outputs", map[string]any{"prompt": "x", "num_outputs": 5}},
+		{"num_outputs", map[string]any{"prompt": "x", "num_outputs": 0}},
+		{"num_outputs", map[string]any{"prompt": "x", "service": "veo3", "num_outputs": 2}},
 	}
 	for _, tc := range invalid {
 		if problems := doc.validate(schema, toJSONValue(t, tc.body), "request", true); len(problems) == 0 {

@@ -29,8 +29,8 @@ func (s *Store) Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResul
 	var remaining, limit *int
 	var reset *time.Time
 	query := `SELECT ` + admitColumns + `
-		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
-	args := append(admissionArgs(&a), !a.Precounted)
+		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+	args := append(admissionArgs(&a), !a.Precounted, max(a.NumOutputs, 1))
 	if a.Token != nil {
 		query, args = tokenAdmitSQL, append(tokenAdmitArgs(a.Token), args...)
 	}
@@ -113,8 +113,8 @@ func queueReadmit(b *pgx.Batch, a *tryon.Admission) {
 	if a.Token != nil {
 		endUser, tokenID = &a.Token.EndUser, &a.Token.ID
 	}
-	b.Queue(`SELECT readmitted FROM tryon_readmit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
-		append(admissionArgs(a), admittedAt(a.ID), endUser, tokenID)...)
+	b.Queue(`SELECT readmitted FROM tryon_readmit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		append(admissionArgs(a), admittedAt(a.ID), endUser, tokenID, max(a.NumOutputs, 1))...)
 }
 
 // admittedAt is when a generation was admitted: the time in its UUIDv7 id,

@@ -10,16 +10,21 @@
 --      another one                                           → replay, idempotency_mismatch
 --   4. the tenant is under its concurrency limit             → concurrency_limited
 --   5. a prepaid balance, less what is reserved, covers the
---      price (the tenant's, else the default; 0 in test)     → insufficient_credits
+--      price (the tenant's, else the default; 0 in test) per
+--      output times the p_outputs outputs asked for         → insufficient_credits
 --   6. the generation is inserted as processing with its
 --      price reserved                                        → admitted
 --
 -- Nothing is written when it refuses, except the rate counter. The outcome
 -- strings are pkg/tryon's Outcome constants (a test keeps them equal).
+-- p_outputs came last, with no default: a database migrated from before it
+-- keeps the 17-argument tryon_admit for the deployment still calling it,
+-- and no call can be ambiguous between the two.
 CREATE OR REPLACE FUNCTION tryon_admit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
+    p_outputs integer,
     OUT outcome text, OUT rate_limited boolean, OUT rate_remaining integer, OUT rate_limit integer, OUT rate_reset timestamptz,
     OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
     OUT reserved_micros bigint, OUT retry_after_ms bigint)
@@ -93,8 +98,9 @@ BEGIN
         END IF;
     END IF;
 
+    -- Every output asked for is reserved; settlement bills those that came back.
     price_micros := CASE WHEN p_mode = 'live'
-                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
     IF c.balance_micros IS NOT NULL THEN
         -- The row is locked: fold the charges of finished generations into
         -- the balance here, where it costs no wait of anyone's.
@@ -122,10 +128,11 @@ BEGIN
     END IF;
 
     INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
-                             width, height, duration_seconds, metadata, idempotency_key, price_micros, deadline)
+                             width, height, duration_seconds, metadata, idempotency_key, price_micros, deadline,
+                             num_outputs)
     VALUES (p_id, p_client, p_key, 'processing', p_mode, p_service, p_provider, p_model, p_prompt,
             p_width, p_height, p_duration, p_metadata, p_idem_key, price_micros,
-            now() + p_lifetime_ms * interval '1 millisecond');
+            now() + p_lifetime_ms * interval '1 millisecond', p_outputs);
     reserved_micros := reserved_micros + price_micros;
     generation_id := p_id;
     outcome := 'admitted';
@@ -155,7 +162,7 @@ CREATE OR REPLACE FUNCTION tryon_readmit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint,
-    p_admitted_at timestamptz, p_end_user text, p_token_id text,
+    p_admitted_at timestamptz, p_end_user text, p_token_id text, p_outputs integer,
     OUT readmitted boolean)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -172,7 +179,8 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+    -- Every output asked for is reserved, as tryon_admit reserves them.
+    price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
     IF c.balance_micros IS NOT NULL AND price > 0 THEN
         SELECT greatest(0, least(price, c.balance_micros - tryon_unsettled(p_client) - f.reserved_micros))
         INTO price FROM tryon_in_flight(p_client) f;
@@ -190,10 +198,10 @@ BEGIN
     END IF;
     INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
                              width, height, duration_seconds, metadata, idempotency_key, price_micros,
-                             created_at, deadline, end_user, token_id)
+                             created_at, deadline, end_user, token_id, num_outputs)
     VALUES (p_id, p_client, p_key, 'processing', p_mode, p_service, p_provider, p_model, p_prompt,
             p_width, p_height, p_duration, p_metadata, CASE WHEN coalesce(claimed, false) THEN p_idem_key END, price,
-            p_admitted_at, p_admitted_at + p_lifetime_ms * interval '1 millisecond', p_end_user, p_token_id)
+            p_admitted_at, p_admitted_at + p_lifetime_ms * interval '1 millisecond', p_end_user, p_token_id, p_outputs)
     ON CONFLICT (id) DO NOTHING;
     readmitted := FOUND;
 END

@@ -53,7 +53,7 @@ func TestCancelGeneration(t *testing.T) {
 	}
 
 	out := &tryon.Output{URL: "/assets/late", ContentType: "image/png", Width: 1, Height: 1, Bytes: 1}
-	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute)
 	if err != nil || f.Finished || f.Generation.Status != tryon.StatusCanceled || f.Generation.CostMicros != 0 || f.DeliveryID != nil {
 		t.Fatalf("a finish after the cancel: %+v %v", f, err)
 	}
@@ -71,7 +71,7 @@ func TestCancelGeneration(t *testing.T) {
 	if r, err := s.Admit(ctx, done); err != nil || r.Outcome != tryon.Admitted {
 		t.Fatalf("admit: %+v %v", r, err)
 	}
-	if _, err := s.FinishGeneration(ctx, done.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute); err != nil {
+	if _, err := s.FinishGeneration(ctx, done.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	fin, err := s.CancelGeneration(ctx, p, done.ID, time.Minute)

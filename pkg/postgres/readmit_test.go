@@ -43,10 +43,10 @@ func TestFinishReadmitsALostAdmission(t *testing.T) {
 	}
 	loseAdmission(t, s, a.ID)
 	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1024, Height: 1024, Bytes: 10}
-	if _, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute); !errors.Is(err, tryon.ErrNotFound) {
+	if _, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute); !errors.Is(err, tryon.ErrNotFound) {
 		t.Fatalf("finish without the admission: %v, want not found", err)
 	}
-	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out, Readmit: &a}, time.Minute)
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}, Readmit: &a}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestFinishReadmitsALostAdmission(t *testing.T) {
 	if g.IdempotencyKey == nil || *g.IdempotencyKey != idem || g.Prompt != a.Prompt || g.KeyID != k.ID {
 		t.Fatalf("readmitted as %+v", g)
 	}
-	again, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out, Readmit: &a}, time.Minute)
+	again, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}, Readmit: &a}, time.Minute)
 	if err != nil || again.Finished || again.Readmitted {
 		t.Fatalf("second finish: %+v %v", again, err)
 	}
@@ -101,7 +101,7 @@ func TestReadmitLeavesATakenClaimToTheRetry(t *testing.T) {
 		t.Fatalf("retry after the loss: %+v %v", r, err)
 	}
 	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1024, Height: 1024, Bytes: 10}
-	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out, Readmit: &a}, time.Minute)
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}, Readmit: &a}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestReadmitLeavesATakenClaimToTheRetry(t *testing.T) {
 	if r, err := s.Admit(ctx, retry); err != nil || r.Outcome != tryon.Replay || r.GenerationID != retry.ID {
 		t.Fatalf("the key no longer names the retry: %+v %v", r, err)
 	}
-	if _, err := s.FinishGeneration(ctx, retry.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute); err != nil {
+	if _, err := s.FinishGeneration(ctx, retry.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindClient(ctx, c.ID)
@@ -142,14 +142,14 @@ func TestReadmitNeverOverdraws(t *testing.T) {
 		t.Fatalf("admission after the loss: %+v %v", r, err)
 	}
 	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1024, Height: 1024, Bytes: 10}
-	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out, Readmit: &a}, time.Minute)
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}, Readmit: &a}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !f.Readmitted || f.Generation.CostMicros != 20_000 || *f.CreditsRemaining != 0 {
 		t.Fatalf("got %+v / %+v", f, f.Generation)
 	}
-	if _, err := s.FinishGeneration(ctx, other.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute); err != nil {
+	if _, err := s.FinishGeneration(ctx, other.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.FindClient(ctx, c.ID)

@@ -23,6 +23,7 @@ const SchemaFile = "schema.sql"
 // indexes first, then the functions, each before those that call it.
 var SchemaParts = []string{
 	"tables.sql",        // every table and index
+	"outputs.sql",       // generations.outputs and num_outputs: several outputs per generation
 	"ratelimit.sql",     // tryon_hit_rate: the per-key rate limit
 	"credits.sql",       // tryon_in_flight, tryon_credits_remaining: slots and reservations
 	"admission.sql",     // tryon_admit: the admission checks, in order
@@ -35,7 +36,7 @@ var SchemaParts = []string{
 	"cancel.sql",        // the canceled status, tryon_cancel: POST /generate/:id/cancel
 }
 
-//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql cancel.sql
+//go:embed tables.sql outputs.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql cancel.sql
 var schemaFS embed.FS
 
 // Schema returns schema.sql as its parts make it.

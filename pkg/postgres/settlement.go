@@ -35,7 +35,7 @@ func (s *Store) finish(ctx context.Context, id uuid.UUID, c tryon.Completion, we
 	var url, ctype, code, msg *string
 	var w, h *int
 	var size, retry *int64
-	if o := c.Output; o != nil {
+	if o := c.Output(); o != nil {
 		url, ctype, w, h, size = &o.URL, &o.ContentType, &o.Width, &o.Height, &o.Bytes
 	}
 	if e := c.Error; e != nil {
@@ -51,18 +51,26 @@ func (s *Store) finish(ctx context.Context, id uuid.UUID, c tryon.Completion, we
 		queueReadmit(b, readmit)
 	}
 	timedOut := tryon.TimedOut()
-	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds(), string(timedOut.Code), timedOut.Message)
-	staged := c.Staged
-	if staged != nil && c.Output != nil {
-		// A batch is one implicit transaction: the output is stored with
-		// the success it belongs to, and only if that success was recorded
-		// (not turned into a timeout by the deadline, nor finished first
-		// by someone else).
-		b.Queue(`INSERT INTO assets (token, content_type, data)
-			SELECT $1, $2, $3 WHERE EXISTS (
-				SELECT 1 FROM generations WHERE id = $4 AND status = 'succeeded' AND output_url = $5)`,
-			staged.Token, staged.ContentType, staged.Data, id, c.Output.URL)
+	outputs := c.Outputs
+	if outputs == nil {
+		outputs = []tryon.Output{}
+	}
+	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds(), string(timedOut.Code), timedOut.Message,
+		outputs)
+	var staged []*tryon.StagedOutput
+	if first := c.Output(); first != nil {
+		staged = c.Staged
+		for _, st := range staged {
+			// A batch is one implicit transaction: each output is stored
+			// with the success it belongs to, and only if that success was
+			// recorded (not turned into a timeout by the deadline, nor
+			// finished first by someone else).
+			b.Queue(`INSERT INTO assets (token, content_type, data)
+				SELECT $1, $2, $3 WHERE EXISTS (
+					SELECT 1 FROM generations WHERE id = $4 AND status = 'succeeded' AND output_url = $5)`,
+				st.Token, st.ContentType, st.Data, id, first.URL)
+		}
 	}
 	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id)
 	res := s.pool.SendBatch(ctx, b)
@@ -77,7 +85,7 @@ func (s *Store) finish(ctx context.Context, id uuid.UUID, c tryon.Completion, we
 	if err := res.QueryRow().Scan(&r.Finished, &r.DeliveryID, &credits); err != nil {
 		return nil, translateSettlement(err)
 	}
-	if staged != nil && c.Output != nil {
+	for range staged {
 		if _, err := res.Exec(); err != nil {
 			return nil, translate(err, "store output")
 		}

@@ -106,9 +106,11 @@ type Generation struct {
 	Height         int
 	DurationSecs   int // video only; 0 otherwise
 	Output         *Output
+	Outputs        []Output // every stored output, Output first; empty until success
+	NumOutputs     int      // how many outputs were asked for (1 to 4)
 	Error          *GenerationError
-	PriceMicros    Micros // reserved while processing; what success costs
-	CostMicros     Micros // what the tenant is billed: PriceMicros on live success, else 0
+	PriceMicros    Micros // reserved while processing (price per output × NumOutputs); what a full success costs
+	CostMicros     Micros // what the tenant is billed: per output × outputs returned on live success, else 0
 	LatencyMS      *int64
 	Metadata       map[string]string
 	IdempotencyKey *string

@@ -29,7 +29,9 @@ type Error struct {
 	Message string     `json:"message"`
 }
 
-// Generation is the generation object of docs/API.md.
+// Generation is the generation object of docs/API.md. Outputs lists every
+// output, Output first (empty until success); NumOutputs is how many were
+// asked for.
 type Generation struct {
 	ID              string            `json:"id"`
 	ClientID        string            `json:"client_id"`
@@ -43,6 +45,8 @@ type Generation struct {
 	Height          int               `json:"height"`
 	DurationSeconds *int              `json:"duration_seconds,omitempty"`
 	Output          *Output           `json:"output"`
+	Outputs         []Output          `json:"outputs"`
+	NumOutputs      int               `json:"num_outputs"`
 	ImageURL        *string           `json:"image_url"`
 	Error           *Error            `json:"error"`
 	CostMicros      tryon.Micros      `json:"cost_micros"`
@@ -71,6 +75,12 @@ func FromGeneration(g *tryon.Generation, baseURL string) Generation {
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
 	}
+	w.NumOutputs = max(g.NumOutputs, 1)
+	w.Outputs = make([]Output, 0, len(g.Outputs))
+	for _, o := range g.Outputs {
+		w.Outputs = append(w.Outputs, Output{URL: AbsoluteURL(baseURL, o.URL), ContentType: o.ContentType,
+			Width: o.Width, Height: o.Height, Bytes: o.Bytes})
+	}
 	if g.DurationSecs > 0 {
 		d := g.DurationSecs
 		w.DurationSeconds = &d
@@ -79,6 +89,11 @@ func FromGeneration(g *tryon.Generation, baseURL string) Generation {
 		url := AbsoluteURL(baseURL, o.URL)
 		w.Output = &Output{URL: url, ContentType: o.ContentType, Width: o.Width, Height: o.Height, Bytes: o.Bytes}
 		w.ImageURL = &url
+		if len(w.Outputs) == 0 {
+			// Generations finished before outputs was recorded have their
+			// one output in the output_* columns only.
+			w.Outputs = []Output{*w.Output}
+		}
 	}
 	if e := g.Error; e != nil {
 		w.Error = &Error{Code: e.Code, Message: e.Message}
