@@ -28,6 +28,8 @@ var statusOf = map[tryon.Code]int{
 	tryon.CodeUpstreamUnavailable:   http.StatusServiceUnavailable,
 	tryon.CodeUnavailable:           http.StatusServiceUnavailable,
 	tryon.CodeGenerationTimeout:     http.StatusGatewayTimeout,
+	tryon.CodeGone:                  http.StatusGone,
+	tryon.CodeGenerationProcessing:  http.StatusConflict,
 }
 
 // StatusOf returns the HTTP status of an error code.

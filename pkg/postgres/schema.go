@@ -32,9 +32,10 @@ var SchemaParts = []string{
 	"client_tokens.sql", // tryon_admit_token, tryon_token_read: client tokens' secrets, end users and caps
 	"billing.sql",       // tryon_balance_at, the Stripe meter outbox and its trigger, top-ups
 	"params.sql",        // generations.params (a try-on's garments, seed, format), clients.default_service
+	"retention.sql",     // clients.retention_days, erased-asset tombstones, the Blob deletion queue, tryon_erase
 }
 
-//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql
+//go:embed tables.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql retention.sql
 var schemaFS embed.FS
 
 // Schema returns schema.sql as its parts make it.
