@@ -32,6 +32,10 @@ type EraseStore interface {
 	// queued: ErrNotFound for another tenant's, a generation_processing
 	// error while it runs; erasing twice queues nothing the second time.
 	EraseGeneration(ctx context.Context, clientID, id uuid.UUID, webhookLease time.Duration) ([]uuid.UUID, error)
+	// EraseClientPage erases the next page of a tenant's generations after
+	// the cursor (nil: the newest), leaving those still processing, and
+	// returns the next page's cursor (nil after the last).
+	EraseClientPage(ctx context.Context, clientID uuid.UUID, after *tryon.Cursor, limit int) (erased, processing int, next *tryon.Cursor, err error)
 	// ClaimBlobDeletions leases up to limit queued Blob URLs due for a delete.
 	ClaimBlobDeletions(ctx context.Context, limit int, lease time.Duration) ([]string, error)
 	// SettleBlobDeletions forgets URLs Blob deleted (sendErr nil) or
@@ -146,4 +150,45 @@ func (e *Eraser) DeleteBlobs(ctx context.Context, batches int) int {
 		}
 	}
 	return deleted
+}
+
+// ClientErasure is what erasing a whole tenant did.
+type ClientErasure struct {
+	// Erased counts the generations erased now (not those erased before).
+	Erased int
+	// Processing counts generations left because they are still running:
+	// erase again once they finish.
+	Processing int
+	// BlobsDeleted counts the Blob URLs deleted; BlobsPending those still
+	// queued (Blob refused or is not configured here), which the cron
+	// sweep keeps trying.
+	BlobsDeleted int
+}
+
+// EraseClient erases every generation of a tenant (offboarding): outputs
+// from every store, prompts and metadata; its billing records stay. Safe
+// to run again: what was erased is skipped.
+func (e *Eraser) EraseClient(ctx context.Context, clientID uuid.UUID) (ClientErasure, error) {
+	var res ClientErasure
+	var cursor *tryon.Cursor
+	for {
+		erased, processing, next, err := e.Store.EraseClientPage(ctx, clientID, cursor, 500)
+		res.Erased += erased
+		res.Processing += processing
+		if err != nil {
+			return res, err
+		}
+		if next == nil {
+			break
+		}
+		cursor = next
+	}
+	for {
+		n := e.DeleteBlobs(ctx, blobBatches)
+		res.BlobsDeleted += n
+		if n < blobBatches*blobBatch {
+			break
+		}
+	}
+	return res, nil
 }

@@ -84,10 +84,26 @@ func (s *Store) EraseGeneration(ctx context.Context, clientID, id uuid.UUID, hoo
 	return e.Deliveries, nil
 }
 
-// GenerationIDs returns a page of the tenant's generation ids not yet
-// erased, newest first, after the cursor (nil: from the newest), for
-// `tryon client erase`.
-func (s *Store) GenerationIDs(ctx context.Context, clientID uuid.UUID, after *tryon.Cursor, limit int) ([]uuid.UUID, *tryon.Cursor, error) {
+// EraseClientPage erases the next page of a tenant's generations, newest
+// first after the cursor (nil: from the newest), for `tryon client erase`:
+// it says how many it erased now, how many it left because they are still
+// processing, and the cursor of the next page (nil after the last).
+// Offboarding queues no webhooks.
+func (s *Store) EraseClientPage(ctx context.Context, clientID uuid.UUID, after *tryon.Cursor, limit int) (erased, processing int, next *tryon.Cursor, err error) {
+	ids, next, err := s.generationIDs(ctx, clientID, after, limit)
+	if err != nil || len(ids) == 0 {
+		return 0, 0, nil, err
+	}
+	e, err := s.Erase(ctx, clientID, ids, 0)
+	if err != nil {
+		return 0, 0, nil, err
+	}
+	return len(e.Erased), len(e.Processing), next, nil
+}
+
+// generationIDs returns a page of the tenant's generation ids, newest
+// first after the cursor, and the cursor of the next page.
+func (s *Store) generationIDs(ctx context.Context, clientID uuid.UUID, after *tryon.Cursor, limit int) ([]uuid.UUID, *tryon.Cursor, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	var at *time.Time
