@@ -80,16 +80,16 @@ func (r *Runner) advance(ctx context.Context, g *tryon.Generation, budget Budget
 
 // SweepReport says what one cron sweep did.
 type SweepReport struct {
-	Expired            int  `json:"expired"`
-	Polled             int  `json:"polled"`
-	Finished           int  `json:"finished"`
-	WebhooksDelivered  int  `json:"webhooks_delivered"`
-	WebhooksFailed     int  `json:"webhooks_failed"`
+	Expired           int `json:"expired"`
+	Polled            int `json:"polled"`
+	Finished          int `json:"finished"`
+	WebhooksDelivered int `json:"webhooks_delivered"`
+	WebhooksFailed    int `json:"webhooks_failed"`
 	// OutputsExpired counts generations whose outputs outlived their
 	// tenant's retention and were deleted; BlobsDeleted the Blob URLs
 	// deleted (erase.go).
-	OutputsExpired int `json:"outputs_expired"`
-	BlobsDeleted   int `json:"blobs_deleted"`
+	OutputsExpired     int  `json:"outputs_expired"`
+	BlobsDeleted       int  `json:"blobs_deleted"`
 	StoppedOnTimeLimit bool `json:"stopped_on_time_limit"`
 }
 
