@@ -57,10 +57,11 @@ type Generation struct {
 	CompletedAt *string       `json:"completed_at"`
 	// ExpiresAt is when a succeeded generation's outputs will be deleted
 	// (its tenant's retention); ExpiredAt when they were (retention or
-	// erasure); ErasedAt when the generation was erased.
-	ExpiresAt *string `json:"expires_at"`
-	ExpiredAt *string `json:"expired_at"`
-	ErasedAt  *string `json:"erased_at"`
+	// erasure); ErasedAt when the generation was erased. Each is present
+	// only when it applies.
+	ExpiresAt *string `json:"expires_at,omitempty"`
+	ExpiredAt *string `json:"expired_at,omitempty"`
+	ErasedAt  *string `json:"erased_at,omitempty"`
 }
 
 // FromGeneration renders g. baseURL makes stored paths (/assets/...)
