@@ -73,7 +73,9 @@ AS $$
         SELECT token FROM tokens WHERE token IS NOT NULL
         ON CONFLICT DO NOTHING
     ), bytes AS (
-        DELETE FROM assets WHERE token IN (SELECT token FROM tokens WHERE token IS NOT NULL)
+        -- = ANY (ARRAY(...)): a lookup by primary key per token, where
+        -- IN (subquery) may be planned as a scan of every asset.
+        DELETE FROM assets WHERE token = ANY (ARRAY(SELECT token FROM tokens WHERE token IS NOT NULL))
     ), blobs AS (
         INSERT INTO blob_deletions (url, client_id)
         SELECT url, client_id FROM urls WHERE url ~ '^https?://'
