@@ -140,7 +140,9 @@ func (r *Runner) Sweep(ctx context.Context, opts ReadOptions) (SweepReport, erro
 		if err != nil {
 			return rep, err
 		}
-		rep.BlobsDeleted = r.Eraser.DeleteBlobs(ctx, blobBatches)
+		bctx, cancel := context.WithDeadline(ctx, budget.Work)
+		rep.BlobsDeleted = r.Eraser.DeleteBlobs(bctx, blobBatches)
+		cancel()
 	}
 	rep.StoppedOnTimeLimit = !r.now().Before(budget.Work)
 	if err := r.Store.PurgeExpired(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

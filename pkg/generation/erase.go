@@ -77,6 +77,11 @@ const (
 	blobRetry = 5 * time.Minute
 )
 
+// InlineBlobDeleteTimeout bounds the Blob delete DELETE /generate/:id makes
+// before it answers; what Blob did not confirm by then stays queued for the
+// sweep.
+const InlineBlobDeleteTimeout = 10 * time.Second
+
 // Erase erases the caller's generation id at once (DELETE /generate/:id):
 // its outputs from every store, its prompt and metadata; billing records
 // stay. It is idempotent. The generation.deleted webhook, when the tenant
@@ -90,8 +95,10 @@ func (e *Eraser) Erase(ctx context.Context, p *tryon.Principal, id uuid.UUID, ba
 		return err
 	}
 	// The database has forgotten the outputs; Blob's copies go now, or
-	// with the next sweep if Blob does not answer.
-	e.DeleteBlobs(context.WithoutCancel(ctx), blobBatches)
+	// with the next sweep if Blob does not answer in time.
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), InlineBlobDeleteTimeout)
+	e.DeleteBlobs(bctx, blobBatches)
+	cancel()
 	e.Notifier.Deliver(ctx, deliveries, baseURL)
 	return nil
 }
@@ -122,6 +129,9 @@ func (e *Eraser) DeleteBlobs(ctx context.Context, batches int) int {
 	}
 	deleted := 0
 	for range batches {
+		if ctx.Err() != nil {
+			return deleted
+		}
 		urls, err := e.Store.ClaimBlobDeletions(ctx, blobBatch, blobLease)
 		if err != nil {
 			e.Log.Error("claim blob deletions", "error", err)
