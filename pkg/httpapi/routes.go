@@ -60,6 +60,25 @@ var Routes = []Route{
 	{"not_found", "NotFound", "", "", Public, 10, (*Server).handleNotFound},
 }
 
+// MoreMethods are routes that share a path, and so the Vercel function,
+// with a route of Routes but answer another method: a Vercel function
+// receives every method of its path and dispatches on it. vercel.json needs
+// nothing more for them; Allow headers and preflights list them.
+var MoreMethods = []Route{
+	{"generation", "DeleteGeneration", http.MethodDelete, "/generate/{id}", Tenant, 60, (*Server).handleDeleteGeneration},
+}
+
+// forMethod returns the route serving method on r's path: r itself, or the
+// one of MoreMethods that answers it.
+func (r Route) forMethod(method string) Route {
+	for _, m := range MoreMethods {
+		if m.Function == r.Function && m.Path == r.Path && m.Method == method {
+			return m
+		}
+	}
+	return r
+}
+
 // RouteByFunction returns the route a Vercel function serves.
 func RouteByFunction(fn string) (Route, bool) {
 	for _, r := range Routes {
@@ -106,15 +125,23 @@ func (r Route) Rewrite() (source, destination string, ok bool) {
 // FunctionPath is where Vercel serves the route's function directly.
 func (r Route) FunctionPath() string { return "/api/" + r.Function }
 
-// allow is the route's Allow header.
+// allow is the Allow header of the route's path: its methods and those of
+// MoreMethods on the same path.
 func (r Route) allow() string {
+	var methods []string
 	switch r.Method {
 	case http.MethodGet:
-		return "GET, HEAD, OPTIONS"
+		methods = append(methods, "GET", "HEAD")
 	case "":
-		return "OPTIONS"
+	default:
+		methods = append(methods, r.Method)
 	}
-	return r.Method + ", OPTIONS"
+	for _, m := range MoreMethods {
+		if m.Function == r.Function && m.Path == r.Path && m.Method != r.Method {
+			methods = append(methods, m.Method)
+		}
+	}
+	return strings.Join(append(methods, "OPTIONS"), ", ")
 }
 
 func (r Route) allows(method string) bool {

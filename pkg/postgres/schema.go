@@ -34,9 +34,10 @@ var SchemaParts = []string{
 	"billing.sql",       // tryon_balance_at, the Stripe meter outbox and its trigger, top-ups
 	"params.sql",        // generations.params (a try-on's garments, seed, format), clients.default_service
 	"cancel.sql",        // the canceled status, tryon_cancel: POST /generate/:id/cancel
+	"retention.sql",     // clients.retention_days, erased-asset tombstones, the Blob deletion queue, tryon_erase
 }
 
-//go:embed tables.sql outputs.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql cancel.sql
+//go:embed tables.sql outputs.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql cancel.sql retention.sql
 var schemaFS embed.FS
 
 // Schema returns schema.sql as its parts make it.

@@ -126,6 +126,8 @@ type Generation struct {
 	// time limit for synchronous providers, the job's deadline for long ones.
 	Deadline    time.Time
 	CompletedAt *time.Time
+	// Retention (retention.go): when the outputs go, and when they went.
+	Retention
 }
 
 // Expired reports whether a processing generation is past its deadline, so

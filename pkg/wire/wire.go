@@ -59,6 +59,13 @@ type Generation struct {
 	Params      *tryon.Params `json:"params,omitempty"`
 	CreatedAt   string        `json:"created_at"`
 	CompletedAt *string       `json:"completed_at"`
+	// ExpiresAt is when a succeeded generation's outputs will be deleted
+	// (its tenant's retention); ExpiredAt when they were (retention or
+	// erasure); ErasedAt when the generation was erased. Each is present
+	// only when it applies.
+	ExpiresAt *string `json:"expires_at,omitempty"`
+	ExpiredAt *string `json:"expired_at,omitempty"`
+	ErasedAt  *string `json:"erased_at,omitempty"`
 }
 
 // FromGeneration renders g. baseURL makes stored paths (/assets/...)
@@ -98,11 +105,18 @@ func FromGeneration(g *tryon.Generation, baseURL string) Generation {
 	if e := g.Error; e != nil {
 		w.Error = &Error{Code: e.Code, Message: e.Message}
 	}
-	if g.CompletedAt != nil {
-		s := Time(*g.CompletedAt)
-		w.CompletedAt = &s
-	}
+	w.CompletedAt = optionalTime(g.CompletedAt)
+	w.ExpiresAt, w.ExpiredAt, w.ErasedAt = optionalTime(g.ExpiresAt), optionalTime(g.ExpiredAt), optionalTime(g.ErasedAt)
 	return w
+}
+
+// optionalTime renders a time that may be absent.
+func optionalTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := Time(*t)
+	return &s
 }
 
 // AbsoluteURL joins a stored path to the base URL; absolute URLs pass through.
