@@ -126,9 +126,9 @@ func readBody(gate *bodyGate, w http.ResponseWriter, r *http.Request) ([]byte, *
 }
 
 // bodyWaitContext bounds a large body's wait for room: it ends with the
-// request, or once half of the request's time is spent (its function's
-// maxDuration, or the platform's deadline when that is sooner), so that the
-// request still has time to do its work.
+// request, or once three quarters of the request's time are spent (its
+// function's maxDuration, or the platform's deadline when that is sooner),
+// so that the request still has time to do its work.
 func bodyWaitContext(r *http.Request) (context.Context, context.CancelFunc) {
 	st := stateOf(r)
 	var end time.Time
@@ -141,7 +141,7 @@ func bodyWaitContext(r *http.Request) (context.Context, context.CancelFunc) {
 	if end.IsZero() {
 		return context.WithCancel(r.Context())
 	}
-	return context.WithDeadline(r.Context(), st.start.Add(end.Sub(st.start)/2))
+	return context.WithDeadline(r.Context(), st.start.Add(end.Sub(st.start)*3/4))
 }
 
 // exactFieldNames refuses a top-level field whose name matches one of v's
