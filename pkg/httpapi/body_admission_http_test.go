@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -92,5 +93,44 @@ func TestGenerateRefusesALargeBodyWithNoRoom(t *testing.T) {
 	}
 	if err := json.Unmarshal(list.Data, &page); err != nil || len(page.Items) != 1 {
 		t.Fatalf("generations: %s, want the small request's only", list.Data)
+	}
+}
+
+// TestGenerateGivesBackItsBodyBudgetBeforeTheProviderWorks sends a large
+// live POST /generate to a provider (a Gemini endpoint) that looks at the
+// body budget while it is called: the request's share is back by then,
+// once its images are normalised, not only when it answers.
+func TestGenerateGivesBackItsBodyBudgetBeforeTheProviderWorks(t *testing.T) {
+	free := make(chan bool, 4)
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		release, ok := httpapi.FillBodyBudget()
+		if ok {
+			release()
+		}
+		free <- ok
+		// A refusal that is not retried ends the generation at once.
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"error":{"code":400,"message":"stop here","status":"INVALID_ARGUMENT"}}`))
+	}))
+	defer provider.Close()
+	env := apptest.New(t, apptest.Options{Settings: map[string]string{
+		"PROVIDER_BANANA": "gemini", "GEMINI_API_KEY": "test-key", "GEMINI_BASE_URL": provider.URL,
+	}})
+	shop := env.Tenant(apptest.TenantOptions{})
+	photo := inputimage.LargePhotoJPEG(640, 480, 95, 7)
+	url := "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(photo)
+	r := env.Do(http.MethodPost, "/generate", shop.LiveKey,
+		fmt.Sprintf(`{"prompt":"a","service":"banana","person_image":%q,"garment_image":%q}`, url, url))
+	if r.Status < 400 {
+		t.Fatalf("got %d %s, want the provider's refusal", r.Status, r.Body)
+	}
+	select {
+	case ok := <-free:
+		if !ok {
+			t.Fatal("the request held its share of the body budget while the provider worked")
+		}
+	default:
+		t.Fatalf("the provider was never called: %d %s", r.Status, r.Body)
 	}
 }
