@@ -24,11 +24,11 @@ const DefaultMemoryLimit = 112 << 20
 
 // MemoryLimit returns the soft memory limit a Tryon process sets for itself,
 // or 0 when it must leave the runtime's alone: GOMEMLIMIT is set (the Go
-// runtime has applied it; the operator decides). On Vercel, whose functions
-// run with AWS_LAMBDA_FUNCTION_MEMORY_SIZE (MiB) in their environment, it
-// is three quarters of the function's memory, which leaves the rest to
-// what the runtime does not count (the executable, thread stacks); elsewhere
-// DefaultMemoryLimit.
+// runtime has applied it; the operator decides). Where the platform states
+// the function's memory in AWS_LAMBDA_FUNCTION_MEMORY_SIZE (MiB), as
+// Vercel's functions may, it is three quarters of it, which leaves the rest
+// to what the runtime does not count (the executable, thread stacks);
+// elsewhere DefaultMemoryLimit.
 func MemoryLimit(lookup Lookup) int64 {
 	if v, ok := lookup("GOMEMLIMIT"); ok && v != "" {
 		return 0
