@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,11 @@ type Options struct {
 	PlatformDeadline time.Time
 	// BaseURL makes output URLs absolute in webhook payloads.
 	BaseURL string
+	// InputsRead, when set, is called once the input images are fetched
+	// and normalised (or refused): from then on the request no longer
+	// holds its body's inline images, and the HTTP layer may admit another
+	// large body.
+	InputsRead func()
 }
 
 // Result is what a request to generate produced.
@@ -94,6 +100,12 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	}
 
 	in, err := r.fetchInputs(ctx, spec, budget)
+	// A data: URL is a string as large as the image; the normalised copies
+	// are what the rest of the request uses.
+	spec = spec.withoutImageRefs()
+	if opts.InputsRead != nil {
+		opts.InputsRead()
+	}
 	if err != nil {
 		return res, err
 	}
@@ -265,6 +277,18 @@ func (r *Runner) fetchInputs(ctx context.Context, spec Spec, budget Budget) (inp
 		return inputs{}, tryon.Invalid(sortDetails(details)...)
 	}
 	return in, nil
+}
+
+// withoutImageRefs is s without its input images' URLs, once they are
+// fetched, so that their strings (a data: URL is as large as its image) are
+// not kept alive by the spec while the provider works.
+func (s Spec) withoutImageRefs() Spec {
+	s.PersonImage, s.GarmentImage = "", ""
+	s.Garments = slices.Clone(s.Garments)
+	for i := range s.Garments {
+		s.Garments[i].Image = ""
+	}
+	return s
 }
 
 // runSync calls an image provider within the budget and finishes the
