@@ -351,6 +351,18 @@ CREATE TABLE IF NOT EXISTS webhook_deliveries (
 CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
 CREATE INDEX IF NOT EXISTS webhook_deliveries_by_client ON webhook_deliveries (client_id, created_at);
 
+-- outputs.sql -----------------------------------------------------------------
+
+-- Several outputs per generation (num_outputs 1 to 4 on POST /generate).
+-- num_outputs is how many were asked for: price_micros reserves the price
+-- per output times it, and tryon_finish bills the price per output times
+-- the outputs that came back. outputs lists every stored output as
+-- {url, content_type, width, height, bytes}, the first also in the
+-- output_* columns for existing readers; '[]' until success.
+ALTER TABLE generations ADD COLUMN IF NOT EXISTS outputs jsonb NOT NULL DEFAULT '[]';
+ALTER TABLE generations ADD COLUMN IF NOT EXISTS num_outputs smallint NOT NULL DEFAULT 1
+    CHECK (num_outputs BETWEEN 1 AND 4);
+
 -- ratelimit.sql ---------------------------------------------------------------
 
 -- tryon_hit_rate counts one request against a key's limit of p_limit
@@ -461,16 +473,21 @@ $$;
 --      another one                                           → replay, idempotency_mismatch
 --   4. the tenant is under its concurrency limit             → concurrency_limited
 --   5. a prepaid balance, less what is reserved, covers the
---      price (the tenant's, else the default; 0 in test)     → insufficient_credits
+--      price (the tenant's, else the default; 0 in test) per
+--      output times the p_outputs outputs asked for         → insufficient_credits
 --   6. the generation is inserted as processing with its
 --      price reserved                                        → admitted
 --
 -- Nothing is written when it refuses, except the rate counter. The outcome
 -- strings are pkg/tryon's Outcome constants (a test keeps them equal).
+-- p_outputs came last, with no default: a database migrated from before it
+-- keeps the 17-argument tryon_admit for the deployment still calling it,
+-- and no call can be ambiguous between the two.
 CREATE OR REPLACE FUNCTION tryon_admit(
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
+    p_outputs integer,
     OUT outcome text, OUT rate_limited boolean, OUT rate_remaining integer, OUT rate_limit integer, OUT rate_reset timestamptz,
     OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
     OUT reserved_micros bigint, OUT retry_after_ms bigint)
@@ -481,11 +498,31 @@ DECLARE
     claimed   boolean := false;
     prior     idempotency_keys%ROWTYPE;
 BEGIN
-    -- The commit is synchronous. An asynchronous one would save a WAL flush
-    -- per generation, but a database crash could then lose an admission
-    -- whose request is still running: the provider's paid result would find
-    -- no row to finish (pkg/generation/finishing.go keeps finishing across
-    -- an outage, and TestDatabaseCrashWithRequestsInFlight holds it to that).
+    -- The commit is asynchronous: admission waits for no WAL flush, so one
+    -- tenant's admissions, serialised by the lock below, do not queue
+    -- behind each other's flushes. It loses nothing:
+    --   * The WAL is sequential. Every later synchronous commit that depends
+    --     on this admission (its finish, a long job's operation, a try-on's
+    --     parameters) comes after it in the WAL, so flushing that commit
+    --     makes the admission durable too. A crash can lose an admission
+    --     only before any later flush (the WAL writer flushes within
+    --     wal_writer_delay anyway).
+    --   * Nothing answers a client with the generation's id before such a
+    --     synchronous commit: the finished result, and a long job's 202
+    --     after its operation is stored (SetOperation), are synchronous
+    --     commits; webhooks are queued by the finish. A replay that finds
+    --     the generation still processing without an operation answers 409
+    --     with no id.
+    --   * An admission that a crash did lose belongs to a request still
+    --     running (or its instance remembering it, unfinished.go): finishing
+    --     it, or storing its long job's operation, finds no row and runs
+    --     tryon_readmit in the same transaction, which records it again as
+    --     admitted, so the paid result is finished and charged exactly once.
+    --     If the instance dies too, nothing was charged and no client was
+    --     told the id (a listing may have shown it processing meanwhile).
+    -- TestLostAdmissionIsReadmitted and TestDatabaseCrashRightAfterAdmission
+    -- (pkg/generation) hold it to that.
+    SET LOCAL synchronous_commit = off;
     -- FOR NO KEY UPDATE serialises admissions without blocking the KEY SHARE
     -- locks that foreign keys (usage_records, generations) take on the row:
     -- with FOR UPDATE, an admission queued between a finisher's usage insert
@@ -524,8 +561,9 @@ BEGIN
         END IF;
     END IF;
 
+    -- Every output asked for is reserved; settlement bills those that came back.
     price_micros := CASE WHEN p_mode = 'live'
-                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
     IF c.balance_micros IS NOT NULL THEN
         -- The row is locked: fold the charges of finished generations into
         -- the balance here, where it costs no wait of anyone's.
@@ -553,13 +591,82 @@ BEGIN
     END IF;
 
     INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
-                             width, height, duration_seconds, metadata, idempotency_key, price_micros, deadline)
+                             width, height, duration_seconds, metadata, idempotency_key, price_micros, deadline,
+                             num_outputs)
     VALUES (p_id, p_client, p_key, 'processing', p_mode, p_service, p_provider, p_model, p_prompt,
             p_width, p_height, p_duration, p_metadata, p_idem_key, price_micros,
-            now() + p_lifetime_ms * interval '1 millisecond');
+            now() + p_lifetime_ms * interval '1 millisecond', p_outputs);
     reserved_micros := reserved_micros + price_micros;
     generation_id := p_id;
     outcome := 'admitted';
+END
+$$;
+
+-- tryon_readmit records again a generation whose admission a database crash
+-- lost (tryon_admit commits asynchronously, see there): the request that
+-- was admitted still runs and has its provider's result, paid for, to
+-- finish. It is called, in the finishing transaction, only when the
+-- generation's row is missing, and does nothing if the row exists. Same id,
+-- key, mode, service, prompt and price as tryon_admit computed, created
+-- when the id says (p_admitted_at) with the same deadline; the rate limit is
+-- not counted again and no limit can refuse it: the work was admitted once.
+-- Three things may differ from the lost admission:
+--   * the Idempotency-Key is claimed again only if still free. A retry that
+--     claimed it meanwhile (the claim was lost with the admission) keeps
+--     it and is the request's generation from then on; this one is
+--     recorded without the key and free of charge (price 0), so the tenant
+--     still pays once for one idempotent request;
+--   * a prepaid tenant is charged at most what its balance still covers
+--     after the others' reservations: admissions made after the crash did
+--     not see this one's reservation, and a balance is never overdrawn;
+--   * the price is the tenant's price now, as tryon_admit computes it.
+-- readmitted is false when the row was there.
+CREATE OR REPLACE FUNCTION tryon_readmit(
+    p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
+    p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
+    p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint,
+    p_admitted_at timestamptz, p_end_user text, p_token_id text, p_outputs integer,
+    OUT readmitted boolean)
+LANGUAGE plpgsql AS $$
+DECLARE
+    c       clients%ROWTYPE;
+    price   bigint;
+    claimed boolean := false;
+BEGIN
+    readmitted := false;
+    IF EXISTS (SELECT 1 FROM generations WHERE id = p_id) THEN
+        RETURN; -- the usual case: costs one index probe, no lock
+    END IF;
+    -- Locked as tryon_admit locks it, so that the balance read below holds.
+    SELECT * INTO c FROM clients WHERE id = p_client FOR NO KEY UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    -- Every output asked for is reserved, as tryon_admit reserves them.
+    price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
+    IF c.balance_micros IS NOT NULL AND price > 0 THEN
+        SELECT greatest(0, least(price, c.balance_micros - tryon_unsettled(p_client) - f.reserved_micros))
+        INTO price FROM tryon_in_flight(p_client) f;
+    END IF;
+    IF p_idem_key IS NOT NULL THEN
+        INSERT INTO idempotency_keys AS k (client_id, mode, key, request_hash, generation_id, created_at)
+        VALUES (p_client, p_mode, p_idem_key, p_idem_hash, p_id, p_admitted_at)
+        ON CONFLICT (client_id, mode, key) DO UPDATE
+            SET request_hash = excluded.request_hash, generation_id = excluded.generation_id, created_at = excluded.created_at
+            WHERE k.created_at < now() - interval '24 hours'
+        RETURNING true INTO claimed;
+        IF NOT coalesce(claimed, false) THEN
+            price := 0; -- a retry holds the key and is what the tenant pays for
+        END IF;
+    END IF;
+    INSERT INTO generations (id, client_id, key_id, status, mode, service, provider, model, prompt,
+                             width, height, duration_seconds, metadata, idempotency_key, price_micros,
+                             created_at, deadline, end_user, token_id, num_outputs)
+    VALUES (p_id, p_client, p_key, 'processing', p_mode, p_service, p_provider, p_model, p_prompt,
+            p_width, p_height, p_duration, p_metadata, CASE WHEN coalesce(claimed, false) THEN p_idem_key END, price,
+            p_admitted_at, p_admitted_at + p_lifetime_ms * interval '1 millisecond', p_end_user, p_token_id, p_outputs)
+    ON CONFLICT (id) DO NOTHING;
+    readmitted := FOUND;
 END
 $$;
 
@@ -633,11 +740,16 @@ $$;
 -- final (another request finished it first); the row is returned either way.
 -- The timeout's code and message come from Go (tryon.TimedOut), its one
 -- wording.
+-- p_outputs lists every output stored ({url, content_type, width, height,
+-- bytes}, the first being p_output_*): a success bills the price per output
+-- (price_micros / num_outputs) for each, so a partial success pays only for
+-- what came back. It came last, with no default, so that the 13-argument
+-- tryon_finish stays for a deployment still calling it.
 CREATE OR REPLACE FUNCTION tryon_finish(
     p_id uuid, p_succeeded boolean,
     p_output_url text, p_output_content_type text, p_output_width integer, p_output_height integer,
     p_output_bytes bigint, p_error_code text, p_error_message text, p_retry_after_ms bigint,
-    p_webhook_lease_ms bigint, p_timeout_code text, p_timeout_message text,
+    p_webhook_lease_ms bigint, p_timeout_code text, p_timeout_message text, p_outputs jsonb,
     OUT finished boolean, OUT delivery_id uuid, OUT credits_remaining bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -649,7 +761,7 @@ BEGIN
     -- decides it once for the row, for every column that depends on it.
     UPDATE generations t SET
         (status, output_url, output_content_type, output_width, output_height, output_bytes,
-         error_code, error_message, cost_micros) =
+         error_code, error_message, cost_micros, outputs) =
         (SELECT CASE WHEN ok THEN 'succeeded' ELSE 'failed' END,
                 CASE WHEN ok THEN p_output_url END,
                 CASE WHEN ok THEN p_output_content_type END,
@@ -658,7 +770,10 @@ BEGIN
                 CASE WHEN ok THEN p_output_bytes END,
                 CASE WHEN ok THEN NULL WHEN p_succeeded THEN p_timeout_code ELSE p_error_code END,
                 CASE WHEN ok THEN NULL WHEN p_succeeded THEN p_timeout_message ELSE p_error_message END,
-                CASE WHEN ok AND t.mode = 'live' THEN t.price_micros ELSE 0 END
+                CASE WHEN ok AND t.mode = 'live'
+                     THEN t.price_micros / t.num_outputs * least(jsonb_array_length(p_outputs), t.num_outputs)
+                     ELSE 0 END,
+                CASE WHEN ok THEN p_outputs ELSE '[]' END
          FROM (SELECT p_succeeded AND t.deadline > now() AS ok) deadline_wins),
         retry_after_ms = CASE WHEN p_succeeded THEN NULL ELSE p_retry_after_ms END,
         latency_ms = floor(extract(epoch FROM clock_timestamp() - t.created_at) * 1000),
@@ -732,7 +847,7 @@ BEGIN
     LOOP
         SELECT * INTO f FROM tryon_finish(r.id, false, NULL, NULL, NULL, NULL, NULL, p_timeout_code,
                                           p_timeout_message, NULL, p_webhook_lease_ms,
-                                          p_timeout_code, p_timeout_message);
+                                          p_timeout_code, p_timeout_message, '[]');
         IF f.finished THEN
             id := r.id;
             delivery_id := f.delivery_id;
@@ -883,11 +998,14 @@ $$;
 -- unless it failed; its price counts while it is reserved and once billed.
 -- Outcomes beyond tryon_admit's: end_user_rate_limited,
 -- token_generations_exhausted, token_spend_exhausted.
+-- p_outputs (last, no default, as for tryon_admit) is the outputs asked
+-- for: the spend cap counts the price of each.
 CREATE OR REPLACE FUNCTION tryon_admit_token(
     p_end_user text, p_token_id text, p_max_generations bigint, p_max_spend_micros bigint,
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
+    p_outputs integer,
     OUT outcome text, OUT rate_limited boolean, OUT rate_remaining integer, OUT rate_limit integer, OUT rate_reset timestamptz,
     OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
     OUT reserved_micros bigint, OUT retry_after_ms bigint)
@@ -919,7 +1037,7 @@ BEGIN
         WHERE g.client_id = p_client AND g.token_id = p_token_id AND g.status <> 'failed'
           AND NOT (g.status = 'processing' AND g.deadline <= now());
         -- The price as tryon_admit computes it.
-        price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+        price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
         IF p_max_generations IS NOT NULL AND used.generations >= p_max_generations THEN
             outcome := 'token_generations_exhausted';
             RETURN;
@@ -934,7 +1052,7 @@ BEGIN
         price_micros, balance_micros, reserved_micros, retry_after_ms
     FROM tryon_admit(p_key, p_client, p_id, p_mode, p_service, p_provider, p_model,
         p_prompt, p_width, p_height, p_duration, p_metadata, p_idem_key, p_idem_hash, p_default_price,
-        p_lifetime_ms, p_count_rate);
+        p_lifetime_ms, p_count_rate, p_outputs);
     IF outcome = 'admitted' THEN
         UPDATE generations SET end_user = p_end_user, token_id = p_token_id WHERE id = p_id;
     ELSIF outcome = 'replay' AND NOT EXISTS (
@@ -1067,6 +1185,20 @@ CREATE TABLE IF NOT EXISTS stripe_topups (
     created_at     timestamptz NOT NULL DEFAULT now()
 );
 
+-- Top-up Checkout sessions created under an Idempotency-Key: a retried
+-- POST /billing/topup gets the session it already has, not a second one,
+-- for 24 hours (Stripe keeps its own keys as long).
+CREATE TABLE IF NOT EXISTS topup_checkouts (
+    client_id       uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    idempotency_key text NOT NULL,
+    request_hash    bytea NOT NULL,
+    session_id      text NOT NULL,
+    url             text NOT NULL,
+    amount_micros   bigint NOT NULL CHECK (amount_micros > 0),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, idempotency_key)
+);
+
 -- params.sql ------------------------------------------------------------------
 
 -- The try-on and output parameters a generation asked for (task, garment
@@ -1080,3 +1212,255 @@ ALTER TABLE generations ADD COLUMN IF NOT EXISTS params jsonb
 -- (NULL: banana). Set with `tryon client set-default-service`.
 ALTER TABLE clients ADD COLUMN IF NOT EXISTS default_service text
     CHECK (default_service IS NULL OR default_service <> '');
+
+-- cancel.sql ------------------------------------------------------------------
+
+-- Canceling a generation (POST /generate/:id/cancel) ---------------------------
+
+-- A generation may end canceled. The status check of tables.sql is widened
+-- in place: swapped in one ALTER (so there is never a moment without it)
+-- and NOT VALID, which takes its lock only for the swap; the check is then
+-- validated under a lock that lets traffic flow. The catalog is checked
+-- first, so an up-to-date database takes no lock at all.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint
+                   WHERE conrelid = 'generations'::regclass AND conname = 'generations_status_check'
+                     AND pg_get_constraintdef(oid) LIKE '%canceled%') THEN
+        ALTER TABLE generations
+            DROP CONSTRAINT IF EXISTS generations_status_check,
+            ADD CONSTRAINT generations_status_check
+                CHECK (status IN ('processing', 'succeeded', 'failed', 'canceled')) NOT VALID;
+    END IF;
+END
+$$;
+
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_constraint
+               WHERE conrelid = 'generations'::regclass AND conname = 'generations_status_check'
+                 AND NOT convalidated) THEN
+        ALTER TABLE generations VALIDATE CONSTRAINT generations_status_check;
+    END IF;
+END
+$$;
+
+-- tryon_cancel cancels a tenant's processing generation (of one end user's,
+-- for a client token: p_end_user) exactly once. Like tryon_finish it only
+-- ever moves a row out of processing, so the two exclude each other on the
+-- row's lock: whichever comes second finds it final and changes nothing, and
+-- a generation is never both charged and canceled. Leaving processing is
+-- what releases the reservation and the concurrency slot (tryon_in_flight
+-- counts processing rows only); nothing is charged (cost 0, no usage
+-- record). The generation counts in the rollups as failed: it ended
+-- without an output. For a tenant with a webhook, generation.canceled is
+-- queued, leased to the canceling request as tryon_finish does.
+--
+-- outcome: canceled (by this call), already_canceled, finished (it had
+-- succeeded or failed), or NULL when no such generation is the caller's.
+-- The strings are pkg/tryon's CancelOutcome constants.
+CREATE OR REPLACE FUNCTION tryon_cancel(p_id uuid, p_client uuid, p_end_user text, p_webhook_lease_ms bigint,
+                                        OUT outcome text, OUT delivery_id uuid)
+LANGUAGE plpgsql AS $$
+DECLARE
+    g    generations%ROWTYPE;
+    hook text;
+BEGIN
+    UPDATE generations t SET
+        status = 'canceled', cost_micros = 0,
+        output_url = NULL, output_content_type = NULL, output_width = NULL, output_height = NULL, output_bytes = NULL,
+        error_code = NULL, error_message = NULL, retry_after_ms = NULL,
+        latency_ms = floor(extract(epoch FROM clock_timestamp() - t.created_at) * 1000),
+        completed_at = clock_timestamp(),
+        poll_lease_until = NULL
+    WHERE t.id = p_id AND t.client_id = p_client AND (p_end_user IS NULL OR t.end_user = p_end_user)
+      AND t.status = 'processing'
+    RETURNING t.* INTO g;
+    IF FOUND THEN
+        outcome := 'canceled';
+        PERFORM tryon_record_rollups(g);
+        SELECT c.webhook_url INTO hook FROM clients c WHERE c.id = g.client_id;
+        IF hook IS NOT NULL THEN
+            INSERT INTO webhook_deliveries (id, client_id, generation_id, event, url, next_attempt_at)
+            VALUES (gen_random_uuid(), g.client_id, g.id, 'generation.canceled', hook,
+                    now() + p_webhook_lease_ms * interval '1 millisecond')
+            RETURNING id INTO delivery_id;
+        END IF;
+        RETURN;
+    END IF;
+    SELECT CASE WHEN t.status = 'canceled' THEN 'already_canceled' ELSE 'finished' END INTO outcome
+    FROM generations t
+    WHERE t.id = p_id AND t.client_id = p_client AND (p_end_user IS NULL OR t.end_user = p_end_user);
+END
+$$;
+
+-- retention.sql ---------------------------------------------------------------
+
+-- Retention and erasure of outputs (people's photos): a tenant's
+-- retention_days, the tombstones that make an erased output's URL answer
+-- 410 rather than 404, the outbox of Vercel Blob deletions, and the
+-- functions that remove outputs. The database always learns first: a
+-- generation's outputs are cleared, its Postgres bytes deleted and its Blob
+-- URLs queued in one transaction; the Blob API is called afterwards, from
+-- the queue, and a URL leaves the queue only once Blob confirmed the delete.
+-- A crash in between leaves the URL queued, and deleting it again is
+-- harmless, so the order is safe to retry.
+
+-- How many days a succeeded generation's outputs are kept (from its
+-- completion). Set with `tryon client set-retention`.
+ALTER TABLE clients ADD COLUMN IF NOT EXISTS retention_days integer NOT NULL DEFAULT 30
+    CHECK (retention_days BETWEEN 1 AND 3650);
+
+-- When the outputs were deleted (retention or erasure), and when the
+-- generation was erased (outputs, prompt, metadata and end user).
+ALTER TABLE generations ADD COLUMN IF NOT EXISTS expired_at timestamptz;
+ALTER TABLE generations ADD COLUMN IF NOT EXISTS erased_at timestamptz;
+
+-- The sweep's scan: per tenant, succeeded generations still holding
+-- outputs, oldest first.
+CREATE INDEX IF NOT EXISTS generations_retained_by_client ON generations (client_id, completed_at)
+    WHERE status = 'succeeded' AND expired_at IS NULL;
+
+-- Tokens of deleted assets: GET /assets/:token answers 410 for these and
+-- 404 for tokens never issued. No bytes, nothing personal.
+CREATE TABLE IF NOT EXISTS erased_assets (
+    token     text PRIMARY KEY,
+    erased_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Vercel Blob URLs to delete: queued with the erasure, removed once Blob
+-- confirmed. The lease (next_attempt_at) keeps two senders apart.
+CREATE TABLE IF NOT EXISTS blob_deletions (
+    url             text PRIMARY KEY,
+    client_id       uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    attempts        integer NOT NULL DEFAULT 0,
+    next_attempt_at timestamptz NOT NULL DEFAULT now(),
+    last_error      text,
+    created_at      timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE INDEX IF NOT EXISTS blob_deletions_due ON blob_deletions (next_attempt_at);
+
+-- tryon_remove_outputs deletes the outputs of generations the caller has
+-- locked: Postgres bytes go at once (a tombstone kept per token), Blob URLs
+-- are queued in blob_deletions, and the generation's output fields are
+-- cleared. Outputs are read from output_url and from every outputs[].url.
+CREATE OR REPLACE FUNCTION tryon_remove_outputs(p_ids uuid[])
+RETURNS void
+LANGUAGE sql
+AS $$
+    WITH urls AS (
+        SELECT DISTINCT g.client_id, u.url
+        FROM generations g
+        CROSS JOIN LATERAL (
+            SELECT g.output_url AS url
+            UNION ALL
+            SELECT o ->> 'url' FROM jsonb_array_elements(
+                CASE WHEN jsonb_typeof(g.outputs) = 'array' THEN g.outputs ELSE '[]' END) o
+        ) u
+        WHERE g.id = ANY (p_ids) AND u.url IS NOT NULL
+    ), tokens AS (
+        SELECT substring(url FROM '^/assets/([A-Za-z0-9_-]{22})') AS token FROM urls
+    ), tombstones AS (
+        INSERT INTO erased_assets (token)
+        SELECT token FROM tokens WHERE token IS NOT NULL
+        ON CONFLICT DO NOTHING
+    ), bytes AS (
+        -- = ANY (ARRAY(...)): a lookup by primary key per token, where
+        -- IN (subquery) may be planned as a scan of every asset.
+        DELETE FROM assets WHERE token = ANY (ARRAY(SELECT token FROM tokens WHERE token IS NOT NULL))
+    ), blobs AS (
+        INSERT INTO blob_deletions (url, client_id)
+        SELECT url, client_id FROM urls WHERE url ~ '^https?://'
+        ON CONFLICT DO NOTHING
+    )
+    UPDATE generations SET
+        output_url = NULL, output_content_type = NULL, output_width = NULL,
+        output_height = NULL, output_bytes = NULL, outputs = '[]',
+        expired_at = CASE WHEN status = 'succeeded' THEN coalesce(expired_at, now()) END
+    WHERE id = ANY (p_ids);
+$$;
+
+-- tryon_expire_outputs removes the outputs of up to p_limit succeeded
+-- generations older than their tenant's retention, and says how many.
+-- SKIP LOCKED: concurrent sweeps take disjoint generations, and a
+-- generation being erased at this moment is left to its eraser. A
+-- generation another sweep has just expired is re-checked once its lock is
+-- free and no longer matches (expired_at is set), so each is removed once.
+CREATE OR REPLACE FUNCTION tryon_expire_outputs(p_limit integer)
+RETURNS integer
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    ids uuid[];
+BEGIN
+    SELECT array_agg(due.id) INTO ids FROM (
+        SELECT g.id
+        FROM clients c
+        CROSS JOIN LATERAL (
+            SELECT g.id FROM generations g
+            WHERE g.client_id = c.id AND g.status = 'succeeded' AND g.expired_at IS NULL
+              AND g.completed_at < now() - c.retention_days * interval '1 day'
+            ORDER BY g.completed_at
+            LIMIT p_limit
+            FOR UPDATE SKIP LOCKED
+        ) g
+        LIMIT p_limit
+    ) due;
+    IF ids IS NULL THEN
+        RETURN 0;
+    END IF;
+    PERFORM tryon_remove_outputs(ids);
+    RETURN cardinality(ids);
+END
+$$;
+
+-- tryon_erase removes a tenant's generations' outputs and clears their
+-- prompt, metadata and end user, marking them erased; billing records
+-- (usage_records, unsettled charges, rollups, the ledger) hold no personal
+-- data and stay. Generations still processing are left alone (the caller
+-- says 409, or reports them). With p_hook_lease_ms set and a webhook
+-- configured, a generation.deleted delivery is queued for each one erased,
+-- leased to the caller that sends it at once.
+CREATE OR REPLACE FUNCTION tryon_erase(p_client uuid, p_ids uuid[], p_hook_lease_ms bigint,
+    OUT erased uuid[], OUT processing uuid[], OUT deliveries uuid[])
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    hook text;
+BEGIN
+    -- Locked without SKIP LOCKED: an eraser waits for a finisher or a
+    -- sweep to commit, then sees the generation as they left it.
+    SELECT array_agg(id) FILTER (WHERE status <> 'processing' AND erased_at IS NULL),
+           array_agg(id) FILTER (WHERE status = 'processing')
+    INTO erased, processing
+    FROM (SELECT id, status, erased_at FROM generations
+          WHERE client_id = p_client AND id = ANY (p_ids)
+          ORDER BY id
+          FOR UPDATE) g;
+    erased := coalesce(erased, '{}');
+    processing := coalesce(processing, '{}');
+    deliveries := '{}';
+    IF cardinality(erased) = 0 THEN
+        RETURN;
+    END IF;
+    PERFORM tryon_remove_outputs(erased);
+    UPDATE generations SET prompt = '', metadata = '{}', end_user = NULL, erased_at = now()
+    WHERE id = ANY (erased);
+    IF p_hook_lease_ms IS NOT NULL THEN
+        SELECT webhook_url INTO hook FROM clients WHERE id = p_client;
+        IF hook IS NOT NULL THEN
+            WITH queued AS (
+                INSERT INTO webhook_deliveries (id, client_id, generation_id, event, url, next_attempt_at)
+                SELECT gen_random_uuid(), p_client, e, 'generation.deleted', hook,
+                       now() + p_hook_lease_ms * interval '1 millisecond'
+                FROM unnest(erased) e
+                ON CONFLICT (generation_id, event) DO NOTHING
+                RETURNING id
+            )
+            SELECT array_agg(id) INTO deliveries FROM queued;
+            deliveries := coalesce(deliveries, '{}');
+        END IF;
+    END IF;
+END
+$$;

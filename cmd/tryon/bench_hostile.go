@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/config"
 	"github.com/tryonhq/tryon/pkg/inputimage"
 	"github.com/tryonhq/tryon/pkg/postgres"
 )
@@ -50,7 +51,7 @@ func benchHostile(ctx context.Context, e env, args []string) error {
 	rounds := fs.Int("rounds", 3, "requests of each kind per client")
 	side := fs.Int("photo-width", 6000, "width of the large photos (height is two thirds of it)")
 	server := fs.String("server", "", "tryon executable to run as the server (default: this one)")
-	memLimit := fs.String("memlimit", "", "GOMEMLIMIT for the server, e.g. 110MiB (default: none, Go's default)")
+	memLimit := fs.String("memlimit", "", "GOMEMLIMIT for the server, e.g. 110MiB (default: unset, so the server sets its own default soft limit)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -133,7 +134,8 @@ func benchHostile(ctx context.Context, e env, args []string) error {
 		setup: fmt.Sprintf("%s %s/%s, %d CPUs; `tryon serve` as its own process (fake provider for the test key, "+
 			"GOMEMLIMIT %s) on PostgreSQL %s (%s, fsync and synchronous_commit on); %d clients on loopback, "+
 			"%d requests of each kind per client, %s in all.",
-			runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cmp.Or(*memLimit, "unset"), version, where,
+			runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(),
+			cmp.Or(*memLimit, fmt.Sprintf("unset: the server's default soft limit, %d MiB", config.DefaultMemoryLimit>>20)), version, where,
 			*clients, *rounds, elapsed.Round(time.Second)),
 		kinds: kinds, results: results, idleKB: idle, peakKB: peak,
 	}

@@ -22,6 +22,8 @@ func runClient(ctx context.Context, e env, args []string) error {
 	switch sub {
 	case "token-secret":
 		return runTokenSecret(ctx, e, args)
+	case "set-retention", "erase":
+		return runRetention(ctx, e, sub, args)
 	case "statement":
 		return runStatement(ctx, e, args)
 	case "stripe":
@@ -97,6 +99,9 @@ func runClient(ctx context.Context, e env, args []string) error {
 			return err
 		}
 		if err := printClient(e, c); err != nil {
+			return err
+		}
+		if err := printRetention(ctx, e, s, c.ID); err != nil {
 			return err
 		}
 		if err := printStripe(ctx, e, s, c.ID.String()); err != nil {

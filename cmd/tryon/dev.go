@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 
 	"github.com/google/uuid"
@@ -33,6 +34,7 @@ func runDev(ctx context.Context, e env, args []string) error {
 			return err
 		}
 	}
+	config.ApplyMemoryLimit(os.LookupEnv) // as serve does
 	l, err := net.Listen("tcp", addr())
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (another tryon dev running? use -port or -addr)", addr(), err)
@@ -148,6 +150,9 @@ func runServe(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The runtime reads GOMEMLIMIT from the process environment, so that
+	// is where the operator's choice is looked for.
+	config.ApplyMemoryLimit(os.LookupEnv)
 	l, err := net.Listen("tcp", addr())
 	if err != nil {
 		return err

@@ -68,6 +68,8 @@ const usage = `usage: tryon <command> [arguments]
   client set-price <client> <service> <micros> -reason TEXT
   client set-limits <client> [-rpm N] [-max-concurrent N] -reason TEXT
   client set-default-service <client> <service>
+  client set-retention <client> <days> [-reason TEXT]   keep outputs DAYS (1 to 3650) after completion (default 30)
+  client erase <client>                               offboarding: erase every generation's outputs, prompts, metadata
   client credit add <client> <micros> -reason TEXT     (negative to take credit back)
   client billing prepaid|postpaid <client> -reason TEXT
   client webhook set <client> <url> | client webhook remove <client>

@@ -126,6 +126,10 @@ func New(cfg *config.Config, opts Options) (*App, error) {
 			Sender: &webhook.Sender{Client: hooks.HTTPClient(), Timeout: cfg.WebhookTimeout}},
 		Settings: settings,
 	}
+	runner.Eraser, err = newEraser(cfg, store, runner.Notifier, log)
+	if err != nil {
+		return nil, err
+	}
 	bill := newBilling(cfg, store, log)
 	return &App{Config: cfg, Store: store, Runner: runner, Log: log, Telemetry: tel, Billing: bill,
 		Server: httpapi.NewServer(cfg, store, runner, log).WithBilling(bill)}, nil
@@ -142,6 +146,21 @@ func newStorage(cfg *config.Config, store *postgres.Store) (tryon.Storage, error
 		return blob.New(blob.Config{Token: cfg.BlobToken, APIURL: cfg.BlobAPIURL})
 	}
 	return postgres.Assets{Store: store}, nil
+}
+
+// newEraser deletes outputs from Postgres and, when a Blob store is
+// connected, from Blob: whichever stores the outputs now, earlier outputs
+// may be in either.
+func newEraser(cfg *config.Config, store *postgres.Store, n *generation.Notifier, log *slog.Logger) (*generation.Eraser, error) {
+	e := &generation.Eraser{Store: store, Notifier: n, Log: log, WebhookLease: cfg.WebhookTimeout + 30*time.Second}
+	if cfg.BlobToken != "" {
+		b, err := blob.New(blob.Config{Token: cfg.BlobToken, APIURL: cfg.BlobAPIURL})
+		if err != nil {
+			return nil, err
+		}
+		e.Blobs = b
+	}
+	return e, nil
 }
 
 func newProviders(cfg *config.Config, fetcher *safefetch.Client, log *slog.Logger, tel *telemetry.Telemetry) (generation.Providers, error) {

@@ -20,6 +20,7 @@ var (
 // database pool) and serves the request with the named function's route.
 func Serve(function string, w http.ResponseWriter, r *http.Request) {
 	instanceOnce.Do(func() {
+		config.ApplyMemoryLimit(os.LookupEnv)
 		cfg, err := config.FromEnv()
 		if err != nil {
 			instanceErr = err

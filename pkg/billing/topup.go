@@ -1,7 +1,9 @@
 package billing
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +23,9 @@ type CheckoutRequest struct {
 	AmountMicros tryon.Micros
 	SuccessURL   string
 	CancelURL    string
+	// IdempotencyKey is sent to Stripe, which answers a repeat with the
+	// session it created the first time; empty sends none of ours.
+	IdempotencyKey string
 }
 
 // Checkout is a created Checkout session.
@@ -72,8 +77,22 @@ const (
 	TopupNotPrepaid      = "not_credited_postpaid"
 )
 
+// SavedCheckout is a Checkout session created under an Idempotency-Key.
+type SavedCheckout struct {
+	RequestHash  []byte // of the request that created it: amount and return URLs
+	SessionID    string
+	URL          string
+	AmountMicros tryon.Micros
+}
+
 // TopupStore credits top-ups.
 type TopupStore interface {
+	// FindTopupCheckout returns the session created under key in the last
+	// 24 hours, or nil.
+	FindTopupCheckout(ctx context.Context, clientID uuid.UUID, key string) (*SavedCheckout, error)
+	// SaveTopupCheckout records c under key and returns the session on
+	// record: c, or one a concurrent request recorded first.
+	SaveTopupCheckout(ctx context.Context, clientID uuid.UUID, key string, c SavedCheckout) (*SavedCheckout, error)
 	// StripeCustomer returns the tenant's linked Stripe customer, or "".
 	StripeCustomer(ctx context.Context, clientID uuid.UUID) (string, error)
 	// CreditTopup records the event and, the first time its session is
@@ -94,8 +113,65 @@ type Topups struct {
 	MinMicros, MaxMicros tryon.Micros
 }
 
+// TopupRequest is a tenant's request for a top-up.
+type TopupRequest struct {
+	AmountMicros          tryon.Micros
+	SuccessURL, CancelURL string
+	// IdempotencyKey, when set, makes a retry answer with the session the
+	// first request created (Replayed), for 24 hours.
+	IdempotencyKey *string
+}
+
+// hash identifies what was asked: a key reused with another request is
+// refused rather than answered with a session for a different amount.
+func (r TopupRequest) hash() []byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%d\x00%s\x00%s", r.AmountMicros, r.SuccessURL, r.CancelURL)
+	return h.Sum(nil)
+}
+
 // Start creates the Checkout session a prepaid tenant pays a top-up with.
-func (t *Topups) Start(ctx context.Context, c *tryon.Client, amount tryon.Micros, successURL, cancelURL string) (*Checkout, error) {
+// Replayed is true when an Idempotency-Key found the session an earlier
+// request created.
+func (t *Topups) Start(ctx context.Context, c *tryon.Client, req TopupRequest) (co *Checkout, replayed bool, err error) {
+	if req.IdempotencyKey == nil {
+		co, err = t.create(ctx, c, req)
+		return co, false, err
+	}
+	key, hash := *req.IdempotencyKey, req.hash()
+	prior, err := t.Store.FindTopupCheckout(ctx, c.ID, key)
+	if err != nil {
+		return nil, false, err
+	}
+	if prior == nil {
+		co, err = t.create(ctx, c, req)
+		if err != nil {
+			return nil, false, err
+		}
+		prior, err = t.Store.SaveTopupCheckout(ctx, c.ID, key, SavedCheckout{RequestHash: hash,
+			SessionID: co.SessionID, URL: co.URL, AmountMicros: req.AmountMicros})
+		if err != nil {
+			return nil, false, err
+		}
+		if prior.SessionID == co.SessionID {
+			return co, false, nil
+		}
+		// A concurrent request with the same key recorded its session
+		// first; Stripe was sent the same Idempotency-Key, so in
+		// production both are the same session anyway.
+		replayed = true
+	} else {
+		replayed = true
+	}
+	if !bytes.Equal(prior.RequestHash, hash) {
+		return nil, false, tryon.Errorf(tryon.CodeIdempotencyMismatch, "this Idempotency-Key was used with a different request")
+	}
+	return &Checkout{SessionID: prior.SessionID, URL: prior.URL}, replayed, nil
+}
+
+// create checks the request and asks Stripe for the session.
+func (t *Topups) create(ctx context.Context, c *tryon.Client, req TopupRequest) (*Checkout, error) {
+	amount := req.AmountMicros
 	if c.BalanceMicros == nil {
 		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "this account is postpaid: it is invoiced monthly and takes no top-ups")
 	}
@@ -107,8 +183,13 @@ func (t *Topups) Start(ctx context.Context, c *tryon.Client, amount tryon.Micros
 	if err != nil {
 		return nil, err
 	}
-	return t.Checkout.CreateCheckout(ctx, CheckoutRequest{ClientID: c.ID, ClientName: c.Name, CustomerID: customer,
-		AmountMicros: amount, SuccessURL: successURL, CancelURL: cancelURL})
+	cr := CheckoutRequest{ClientID: c.ID, ClientName: c.Name, CustomerID: customer,
+		AmountMicros: amount, SuccessURL: req.SuccessURL, CancelURL: req.CancelURL}
+	if req.IdempotencyKey != nil {
+		// Scoped to the tenant, so two tenants' keys never meet at Stripe.
+		cr.IdempotencyKey = "tryon-topup-" + c.ID.String() + "-" + *req.IdempotencyKey
+	}
+	return t.Checkout.CreateCheckout(ctx, cr)
 }
 
 // HandleWebhook verifies and applies one Stripe webhook delivery. It

@@ -114,6 +114,17 @@ func temporary(err error) bool {
 	return !errors.As(err, &permanent)
 }
 
+// verdict decides whether a failed call is tried again, and after how
+// long: temporary failures are, after the wait a rate limit asked for.
+func verdict(err error) retry.Verdict {
+	v := retry.Verdict{Retry: temporary(err)}
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		v.After = apiErr.RetryAfter
+	}
+	return v
+}
+
 // storeError turns a failed upload into the domain's error. Tenants only
 // learn that the output could not be stored; the cause, with the API's code
 // and status, reaches the logs.

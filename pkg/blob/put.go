@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -57,14 +56,7 @@ func (s *Store) Put(ctx context.Context, name, contentType string, data []byte) 
 	target := s.putURL + "?" + url.Values{"pathname": {pathname}}.Encode()
 	blobURL, err := retry.Do(ctx, s.retry,
 		func(ctx context.Context) (string, error) { return s.upload(ctx, target, contentType, data) },
-		func(err error) retry.Verdict {
-			v := retry.Verdict{Retry: temporary(err)}
-			var apiErr *APIError
-			if errors.As(err, &apiErr) {
-				v.After = apiErr.RetryAfter
-			}
-			return v
-		}, nil)
+		verdict, nil)
 	switch {
 	case err == nil:
 		return blobURL, nil

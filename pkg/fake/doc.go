@@ -27,5 +27,6 @@
 //
 // Video operations are stateless: the operation name that Start returns holds
 // everything Poll needs, because the poll may come from another serverless
-// instance than the one that started it.
+// instance than the one that started it. Cancel is the exception: a
+// canceled operation is remembered by the Provider that canceled it.
 package fake

@@ -73,11 +73,39 @@ func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest)
 	defer release()
 	person, garment := pics[0], pics[1]
 	outfit := outfitOf(req.Garments, pics[2:])
-	b, err := renderPNG(labelPrompt(sc.prompt, req), w, h, person, garment, outfit...)
-	if err != nil {
-		return nil, err
+	n := req.Outputs()
+	if sc.capped {
+		n = min(n, sc.outputs)
 	}
-	return &tryon.Result{Bytes: b, ContentType: media.PNG, Width: w, Height: h}, nil
+	if n == 0 {
+		return nil, p.failure(tryon.FailNoOutput, "image", "the prompt asked for [fake:outputs=0]")
+	}
+	outs := make([]*tryon.Result, n)
+	for i := range outs {
+		b, err := renderPNG(variantPrompt(sc.prompt, req, i), w, h, person, garment, outfit...)
+		if err != nil {
+			return nil, err
+		}
+		outs[i] = &tryon.Result{Bytes: b, ContentType: media.PNG, Width: w, Height: h}
+	}
+	return tryon.Results(outs), nil
+}
+
+// variantPrompt is what output i of a request is drawn from. A request for
+// one output is drawn as it always was; of several, output i is drawn as
+// if seeded with seed+i (seed 0 when none was asked for), the way Tryon
+// seeds the calls of models that make one image per call, so each variant
+// differs from the others and the same request draws the same set.
+func variantPrompt(prompt string, req tryon.ProviderRequest, i int) string {
+	if req.Outputs() == 1 {
+		return labelPrompt(prompt, req)
+	}
+	seed := int64(i)
+	if req.Seed != nil {
+		seed += *req.Seed
+	}
+	req.Seed = &seed
+	return labelPrompt(prompt, req)
 }
 
 // renderPNG draws and encodes the picture for a prompt (without its

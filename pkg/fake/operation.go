@@ -215,6 +215,9 @@ func (p *Provider) Poll(ctx context.Context, name string) (*tryon.Result, error)
 	if err != nil {
 		return nil, p.invalid("%v", err)
 	}
+	if p.Canceled(name) {
+		return nil, p.canceledFailure()
+	}
 	if p.opts.Now().UnixMilli() < op.Ready {
 		return nil, nil
 	}

@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/tryonhq/tryon/pkg/tryon"
@@ -27,11 +28,14 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Provider is the fake generation provider. It keeps no state between calls,
-// so one value serves any number of goroutines, and an operation started by
-// one Provider can be polled by another, in another process.
+// Provider is the fake generation provider. It keeps no state between calls
+// but the operations it canceled, so one value serves any number of
+// goroutines, and an operation started by one Provider can be polled by
+// another, in another process.
 type Provider struct {
 	opts Options
+	// canceled holds the operation names Cancel was called for (cancel.go).
+	canceled sync.Map
 }
 
 var (

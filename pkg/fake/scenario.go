@@ -1,6 +1,7 @@
 package fake
 
 import (
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,11 @@ type scenario struct {
 	fail  tryon.FailureKind // the first failure token, or ""
 	token string            // that token as written, for the error's Detail
 	sleep time.Duration     // extra latency, summed over sleep tokens
+	// capped says a [fake:outputs=K] token caps how many of the outputs
+	// asked for are made, at outputs (the smallest K given): a partial
+	// success, or none at all (K = 0).
+	capped  bool
+	outputs int
 	// prompt is the prompt without the tokens it understood, so that choosing
 	// a scenario or a latency does not change the picture.
 	prompt string
@@ -55,6 +61,14 @@ func parseScenario(prompt string) scenario {
 				sc.fail, sc.token = kind, token
 			}
 			continue
+		}
+		if v, ok := strings.CutPrefix(body, "outputs="); ok {
+			if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+				if !sc.capped || n < sc.outputs {
+					sc.capped, sc.outputs = true, n
+				}
+				continue
+			}
 		}
 		if v, ok := strings.CutPrefix(body, "sleep="); ok {
 			if d, err := time.ParseDuration(v); err == nil {

@@ -27,6 +27,9 @@ func TestParseScenario(t *testing.T) {
 		// Tokens the fake does not know stay in the prompt as text.
 		{"[fake:sleep=soon] [fake:other] [fake:blocked", scenario{prompt: "[fake:sleep=soon] [fake:other] [fake:blocked"}},
 		{"[FAKE:BLOCKED]", scenario{prompt: "[FAKE:BLOCKED]"}},
+		{"hats [fake:outputs=2]", scenario{capped: true, outputs: 2, prompt: "hats"}},
+		{"[fake:outputs=3] hats [fake:outputs=0]", scenario{capped: true, outputs: 0, prompt: "hats"}},
+		{"[fake:outputs=-1] [fake:outputs=x]", scenario{prompt: "[fake:outputs=-1] [fake:outputs=x]"}},
 	} {
 		if got := parseScenario(c.prompt); got != c.want {
 			t.Errorf("parseScenario(%q) = %+v, want %+v", c.prompt, got, c.want)

@@ -63,6 +63,9 @@ func fashnInputs(req tryon.ProviderRequest) ([]fashnInput, *tryon.ProviderError)
 		}
 	}
 	calls[0].ModelImage = dataURI(req.Person)
+	// An outfit is dressed one garment per call, each on the last call's
+	// image: only the last call makes the variants asked for.
+	calls[len(calls)-1].NumSamples = req.Outputs()
 	return calls, nil
 }
 
@@ -91,7 +94,7 @@ func (p *Provider) generateFashn(ctx context.Context, req tryon.ProviderRequest)
 			return nil, p.reportErr(err, endpoint)
 		}
 	}
-	res, err := p.download(ctx, last)
+	res, err := p.downloadAll(ctx, last, req.Outputs())
 	if err != nil {
 		return nil, p.reportErr(err, endpoint)
 	}

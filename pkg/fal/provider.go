@@ -139,7 +139,7 @@ func (p *Provider) Generate(ctx context.Context, req tryon.ProviderRequest) (*tr
 	if err != nil {
 		return nil, p.reportErr(err, endpoint)
 	}
-	res, err := p.download(ctx, answer)
+	res, err := p.downloadAll(ctx, answer, req.Outputs())
 	if err != nil {
 		return nil, p.reportErr(err, endpoint)
 	}

@@ -11,8 +11,8 @@ import (
 )
 
 // input is the JSON body of a Nano Banana call. The field names are fal's
-// (see the package doc); num_images and output_format are pinned because we
-// store exactly one PNG per generation.
+// (see the package doc); num_images is the outputs asked for (1 to 4) and
+// output_format the format asked for, PNG by default.
 type input struct {
 	Prompt       string   `json:"prompt"`
 	ImageURLs    []string `json:"image_urls,omitempty"`
@@ -53,7 +53,7 @@ func (p *Provider) buildCall(req tryon.ProviderRequest) (endpoint string, body [
 
 	in := input{
 		Prompt:       strings.TrimSpace(req.Prompt),
-		NumImages:    1,
+		NumImages:    req.Outputs(),
 		OutputFormat: "png",
 		AspectRatio:  snapAspectRatio(req.Width, req.Height),
 	}

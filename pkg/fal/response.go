@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/tryonhq/tryon/pkg/media"
 	"github.com/tryonhq/tryon/pkg/tryon"
@@ -55,10 +56,42 @@ func decodeAnswer(data []byte) (*answer, *tryon.ProviderError) {
 	return &a, nil
 }
 
-// download fetches the first output image through the Fetcher and describes it
+// downloadAll fetches at most want of the answer's images, all at once. An
+// image that cannot be fetched is left out, as one fal did not make would
+// be: a partial success. None fetched is the first image's error.
+func (p *Provider) downloadAll(ctx context.Context, a *answer, want int) (*tryon.Result, error) {
+	files := (*a.Images)[:min(len(*a.Images), max(want, 1))]
+	outs := make([]*tryon.Result, len(files))
+	errs := make([]error, len(files))
+	var wg sync.WaitGroup
+	for i, f := range files {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = p.download(ctx, f.URL)
+		}()
+	}
+	wg.Wait()
+	var got []*tryon.Result
+	for i, o := range outs {
+		if errs[i] != nil {
+			p.log.Warn("fal output left out", "output", i, "error", errs[i])
+			continue
+		}
+		got = append(got, o)
+	}
+	if len(got) == 0 {
+		return nil, errs[0]
+	}
+	return tryon.Results(got), nil
+}
+
+// download fetches one output image through the Fetcher and describes it
 // by its own bytes, never by fal's content_type or width and height.
-func (p *Provider) download(ctx context.Context, a *answer) (*tryon.Result, error) {
-	url := (*a.Images)[0].URL
+func (p *Provider) download(ctx context.Context, url string) (*tryon.Result, error) {
+	if strings.TrimSpace(url) == "" {
+		return nil, badResponse("answer's image has no url")
+	}
 	img, err := p.fetcher.FetchImage(ctx, url)
 	if err != nil {
 		if ctxErr := ctx.Err(); ctxErr != nil {

@@ -22,7 +22,7 @@ type tryonInput struct {
 func (p *Provider) buildTryon(edit string, req tryon.ProviderRequest) (string, []byte, *tryon.ProviderError) {
 	in := tryonInput{input: input{
 		Prompt:       tryonprompt.Build(req.Service, req.Garments, req.Prompt),
-		NumImages:    1,
+		NumImages:    req.Outputs(),
 		OutputFormat: "png",
 		AspectRatio:  snapAspectRatio(req.Width, req.Height),
 	}, Seed: req.Seed}

@@ -138,7 +138,7 @@ func (p *Provider) Model(s tryon.Service) string { return p.models[s] }
 func (p *Provider) Generate(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {
 	switch req.Service {
 	case tryon.ServiceBanana, tryon.ServiceBananaPro:
-		return p.generateImage(ctx, req)
+		return p.generateImages(ctx, req)
 	case tryon.ServiceVeo3:
 		return p.generateVideo(ctx, req)
 	}

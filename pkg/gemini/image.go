@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/tryonhq/tryon/pkg/media"
 	"github.com/tryonhq/tryon/pkg/tryon"
@@ -115,6 +116,46 @@ func imageRequestBody(model string, req tryon.ProviderRequest) ([]byte, error) {
 			Seed:               req.Seed,
 		},
 	})
+}
+
+// generateImages makes the outputs asked for. Gemini's image models make
+// one image per call (they take no candidateCount), so several outputs are
+// that many calls at once, within the same budget (ctx): call i is seeded
+// with seed+i when a seed was asked for, so the set is reproducible and its
+// images differ. Calls that fail leave their output out, a partial success;
+// when every call fails, the first call's error is the generation's.
+func (p *Provider) generateImages(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {
+	n := req.Outputs()
+	if n == 1 {
+		return p.generateImage(ctx, req)
+	}
+	outs := make([]*tryon.Result, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		one := req
+		one.NumOutputs = 1
+		if req.Seed != nil {
+			seed := *req.Seed + int64(i)
+			one.Seed = &seed
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			outs[i], errs[i] = p.generateImage(ctx, one)
+		}()
+	}
+	wg.Wait()
+	var got []*tryon.Result
+	for i, o := range outs {
+		if errs[i] == nil {
+			got = append(got, o)
+		}
+	}
+	if len(got) == 0 {
+		return nil, errs[0]
+	}
+	return tryon.Results(got), nil
 }
 
 func (p *Provider) generateImage(ctx context.Context, req tryon.ProviderRequest) (*tryon.Result, error) {

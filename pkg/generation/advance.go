@@ -80,17 +80,23 @@ func (r *Runner) advance(ctx context.Context, g *tryon.Generation, budget Budget
 
 // SweepReport says what one cron sweep did.
 type SweepReport struct {
-	Expired            int  `json:"expired"`
-	Polled             int  `json:"polled"`
-	Finished           int  `json:"finished"`
-	WebhooksDelivered  int  `json:"webhooks_delivered"`
-	WebhooksFailed     int  `json:"webhooks_failed"`
+	Expired           int `json:"expired"`
+	Polled            int `json:"polled"`
+	Finished          int `json:"finished"`
+	WebhooksDelivered int `json:"webhooks_delivered"`
+	WebhooksFailed    int `json:"webhooks_failed"`
+	// OutputsExpired counts generations whose outputs outlived their
+	// tenant's retention and were deleted; BlobsDeleted the Blob URLs
+	// deleted (erase.go).
+	OutputsExpired     int  `json:"outputs_expired"`
+	BlobsDeleted       int  `json:"blobs_deleted"`
 	StoppedOnTimeLimit bool `json:"stopped_on_time_limit"`
 }
 
 // Sweep advances work nobody is reading: it fails generations past their
-// deadline, polls long jobs oldest first, and retries due webhook
-// deliveries, within the cron function's budget.
+// deadline, polls long jobs oldest first, retries due webhook deliveries,
+// and deletes outputs past their tenant's retention, within the cron
+// function's budget.
 func (r *Runner) Sweep(ctx context.Context, opts ReadOptions) (SweepReport, error) {
 	ctx = context.WithoutCancel(ctx)
 	budget := NewBudget(r.now(), r.Settings.SweepMaxDuration, r.Settings.Margin, opts.PlatformDeadline, -1)
@@ -127,6 +133,16 @@ func (r *Runner) Sweep(ctx context.Context, opts ReadOptions) (SweepReport, erro
 		if d+f == 0 {
 			break
 		}
+	}
+	if r.Eraser != nil && r.now().Before(budget.Work) {
+		n, err := r.Eraser.ExpireDue(ctx, budget.Work)
+		rep.OutputsExpired = n
+		if err != nil {
+			return rep, err
+		}
+		bctx, cancel := context.WithDeadline(ctx, budget.Work)
+		rep.BlobsDeleted = r.Eraser.DeleteBlobs(bctx, blobBatches)
+		cancel()
 	}
 	rep.StoppedOnTimeLimit = !r.now().Before(budget.Work)
 	if err := r.Store.PurgeExpired(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

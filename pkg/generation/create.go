@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -26,6 +27,11 @@ type Options struct {
 	PlatformDeadline time.Time
 	// BaseURL makes output URLs absolute in webhook payloads.
 	BaseURL string
+	// InputsRead, when set, is called once the input images are fetched
+	// and normalised (or refused): from then on the request no longer
+	// holds its body's inline images, and the HTTP layer may admit another
+	// large body.
+	InputsRead func()
 }
 
 // Result is what a request to generate produced.
@@ -45,6 +51,11 @@ type Result struct {
 	Replayed bool
 	// Pending is true when a long job is still running: answer 202.
 	Pending bool
+
+	// admission is what this request admitted, kept so that finishing can
+	// record it again if a database crash lost it (admission commits
+	// asynchronously; see tryon_admit). Nil for a replay or a read.
+	admission *tryon.Admission
 }
 
 // Create runs POST /generate for a tenant key. A generation that was
@@ -89,6 +100,12 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	}
 
 	in, err := r.fetchInputs(ctx, spec, budget)
+	// A data: URL is a string as large as the image; the normalised copies
+	// are what the rest of the request uses.
+	spec = spec.withoutImageRefs()
+	if opts.InputsRead != nil {
+		opts.InputsRead()
+	}
 	if err != nil {
 		return res, err
 	}
@@ -97,14 +114,15 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	if err != nil {
 		return nil, err
 	}
-	admitted, err := r.Store.Admit(ctx, tryon.Admission{
+	admission := tryon.Admission{
 		ID: id, KeyID: p.Key.ID, ClientID: p.Client.ID, Mode: mode, Service: spec.Service,
 		Provider: provider.Name(), Model: provider.Model(spec.Service), Prompt: spec.Prompt,
-		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, Metadata: spec.Metadata,
+		Width: spec.Width, Height: spec.Height, DurationSecs: spec.DurationSeconds, NumOutputs: spec.NumOutputs, Metadata: spec.Metadata,
 		IdempotencyKey: opts.IdempotencyKey, RequestHash: opts.RequestHash,
 		DefaultPrice: r.Settings.DefaultPrice(spec.Service), Lifetime: budget.Lifetime(), Precounted: precounted,
 		Token: p.Token,
-	})
+	}
+	admitted, err := r.Store.Admit(ctx, admission)
 	if err != nil {
 		return nil, err
 	}
@@ -123,6 +141,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	}
 	switch admitted.Outcome {
 	case tryon.Admitted:
+		res.admission = &admission
 	case tryon.RateLimited:
 		return res, admitted.Rate.Error()
 	case tryon.Suspended:
@@ -132,7 +151,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 			Message: fmt.Sprintf("this account already has its maximum of %d generations in flight", p.Client.MaxConcurrent)}
 	case tryon.InsufficientCredits:
 		return res, &tryon.Error{Code: tryon.CodeInsufficientCredits,
-			Message: fmt.Sprintf("the prepaid balance cannot cover this generation (price %s USD)", admitted.PriceMicros)}
+			Message: insufficientMessage(admitted.PriceMicros, spec.NumOutputs)}
 	case tryon.Replay:
 		return r.replay(ctx, res, admitted.GenerationID, budget, opts.BaseURL)
 	case tryon.IdempotencyMismatch:
@@ -152,7 +171,7 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 	}
 	req := tryon.ProviderRequest{Service: spec.Service, Prompt: spec.Prompt, Width: spec.Width, Height: spec.Height,
 		Person: in.person, Garment: in.garment, DurationSeconds: spec.DurationSeconds,
-		Seed: spec.Seed, OutputFormat: spec.OutputFormat, OutputQuality: spec.OutputQuality}
+		Seed: spec.Seed, OutputFormat: spec.OutputFormat, OutputQuality: spec.OutputQuality, NumOutputs: spec.NumOutputs}
 	if len(spec.Garments) > 0 {
 		req.Garments = garmentsOf(spec.Garments, in.garments)
 	}
@@ -160,6 +179,15 @@ func (r *Runner) Create(ctx context.Context, p *tryon.Principal, spec Spec, opts
 		return r.runLong(ctx, res, id, op, req, budget, opts.BaseURL)
 	}
 	return r.runSync(ctx, res, id, provider, req, budget, opts.BaseURL)
+}
+
+// insufficientMessage says why a prepaid balance refused a generation: the
+// price reserved, and per output when several were asked for.
+func insufficientMessage(price tryon.Micros, outputs int) string {
+	if outputs > 1 {
+		return fmt.Sprintf("the prepaid balance cannot cover this generation (%d outputs, price %s USD)", outputs, price)
+	}
+	return fmt.Sprintf("the prepaid balance cannot cover this generation (price %s USD)", price)
 }
 
 var (
@@ -251,6 +279,18 @@ func (r *Runner) fetchInputs(ctx context.Context, spec Spec, budget Budget) (inp
 	return in, nil
 }
 
+// withoutImageRefs is s without its input images' URLs, once they are
+// fetched, so that their strings (a data: URL is as large as its image) are
+// not kept alive by the spec while the provider works.
+func (s Spec) withoutImageRefs() Spec {
+	s.PersonImage, s.GarmentImage = "", ""
+	s.Garments = slices.Clone(s.Garments)
+	for i := range s.Garments {
+		s.Garments[i].Image = ""
+	}
+	return s
+}
+
 // runSync calls an image provider within the budget and finishes the
 // generation with its output or its failure.
 func (r *Runner) runSync(ctx context.Context, res *Result, id uuid.UUID, provider tryon.Provider, req tryon.ProviderRequest, budget Budget, baseURL string) (*Result, error) {
@@ -259,11 +299,16 @@ func (r *Runner) runSync(ctx context.Context, res *Result, id uuid.UUID, provide
 	timedOut := pctx.Err() != nil
 	cancel()
 	if err == nil && req.OutputFormat != "" {
-		if out, err = convertOutput(out, req.OutputFormat, req.OutputQuality); err != nil {
+		if out, err = convertOutputs(out, req.OutputFormat, req.OutputQuality); err != nil {
 			r.Log.Error("convert output", "generation", id, "error", err)
 			return r.finish(ctx, res, id, tryon.Completion{Error: &tryon.GenerationError{
 				Code: tryon.CodeUpstreamError, Message: "the output could not be converted to " + string(req.OutputFormat)}}, budget, baseURL)
 		}
+	}
+	if err == nil && len(out.More) >= req.Outputs() {
+		// A provider never returns more than asked; if one did, nobody
+		// pays for (or stores) what was not asked for.
+		out.More = out.More[:req.Outputs()-1]
 	}
 	if err != nil {
 		return r.finish(ctx, res, id, r.failure(id, err, timedOut), budget, baseURL)
@@ -281,7 +326,9 @@ func (r *Runner) runLong(ctx context.Context, res *Result, id uuid.UUID, op tryo
 	if err != nil {
 		return r.finish(ctx, res, id, r.failure(id, err, pctx.Err() != nil), budget, baseURL)
 	}
-	if err := r.Store.SetOperation(ctx, id, name, r.Settings.LongJobDeadline); err != nil {
+	// The 202 below hands out the id: this synchronous commit makes the
+	// admission durable first (or records it again if a crash lost it).
+	if err := r.Store.SetOperation(ctx, id, name, r.Settings.LongJobDeadline, res.admission); err != nil {
 		// The job runs but nobody could find it again: fail it now rather
 		// than leave a reservation nobody can settle.
 		r.Log.Error("store operation", "generation", id, "error", err)

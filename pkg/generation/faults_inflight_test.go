@@ -16,11 +16,12 @@ import (
 )
 
 // durableCluster starts a PostgreSQL of its own, durable as production is
-// (a crash of the throwaway default could lose commits), with the schema.
-func durableCluster(t *testing.T) *pgcluster.Cluster {
+// (a crash of the throwaway default could lose commits), with the schema;
+// settings are added to the server's.
+func durableCluster(t *testing.T, settings ...string) *pgcluster.Cluster {
 	t.Helper()
 	ctx := context.Background()
-	cluster, err := pgcluster.Start(ctx, pgcluster.Options{Settings: []string{"fsync=on", "synchronous_commit=on", "full_page_writes=on"}})
+	cluster, err := pgcluster.Start(ctx, pgcluster.Options{Settings: append([]string{"fsync=on", "synchronous_commit=on", "full_page_writes=on"}, settings...)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +139,10 @@ func TestDatabaseOutageLongerThanTheRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Nothing reads the generations through the API meanwhile, so only the
-	// instance's own settling can finish them.
+	// instance's own settling can finish them. The crash may have lost
+	// their admissions (committed asynchronously), which the instance then
+	// records again: nothing processing proves nothing until it is done.
+	waitRemembered(t, env, 20*time.Second)
 	waitSettled(t, env, shop.Client.ID, 20*time.Second)
 	l := reconcile(t, env, shop.Client.ID, &initial)
 	// Settled before the deadline, each is charged and its retry replays the
@@ -165,5 +169,18 @@ func TestDatabaseOutageLongerThanTheRequest(t *testing.T) {
 	}
 	if h := env.Do(http.MethodGet, "/health", "", nil); h.Status != 200 {
 		t.Errorf("health after the restart: %d", h.Status)
+	}
+}
+
+// waitRemembered waits until the instance has finished every generation it
+// remembered during an outage, or until limit.
+func waitRemembered(t *testing.T, env *apptest.Env, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for env.App.Runner.Unfinished() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the instance still has %d generations to finish after %s", env.App.Runner.Unfinished(), limit)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -3,6 +3,7 @@ package generation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/google/uuid"
@@ -27,14 +28,22 @@ import (
 func (r *Runner) complete(ctx context.Context, res *Result, id uuid.UUID, out *tryon.Result, budget Budget, baseURL string) (*Result, error) {
 	c, err := r.store(ctx, id, out, r.finishBy(budget))
 	if err != nil {
-		r.unfinished.remember(r, id, pending{output: out, baseURL: baseURL})
+		r.unfinished.remember(r, id, pending{output: out, readmit: res.admission, baseURL: baseURL})
 		return nil, err
 	}
-	return r.finish(ctx, res, id, c, budget, baseURL)
+	res, err = r.finish(ctx, res, id, c, budget, baseURL)
+	if err == nil {
+		r.discardUnrecorded(ctx, c, res.Generation)
+	}
+	return res, err
 }
 
-// finish records the end of a generation, then sends its webhook.
+// finish records the end of a generation, then sends its webhook. The
+// generation's admission goes with it: admission commits asynchronously,
+// so a database crash may have lost it, and the paid result is then
+// finished by recording the admission again (tryon_readmit).
 func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.Completion, budget Budget, baseURL string) (*Result, error) {
+	c.Readmit = res.admission
 	var f *tryon.FinishResult
 	err := retryUnavailable(ctx, r.finishBy(budget), func() (err error) {
 		f, err = r.Store.FinishGeneration(ctx, id, c, r.Settings.WebhookLease)
@@ -46,14 +55,29 @@ func (r *Runner) finish(ctx context.Context, res *Result, id uuid.UUID, c tryon.
 		}
 		return nil, err
 	}
+	r.logReadmitted(id, f)
 	res.Generation = f.Generation
 	if f.CreditsRemaining != nil {
 		res.CreditsRemaining = f.CreditsRemaining
+	}
+	if !f.Finished {
+		// Someone else finished it (a cancel, say) and released its
+		// reservation: admission's figure is stale, so the request
+		// wrapper looks the credits up again.
+		res.CreditsRemaining, res.CreditsKnown = nil, false
 	}
 	if f.DeliveryID != nil {
 		r.Notifier.Deliver(ctx, []uuid.UUID{*f.DeliveryID}, baseURL)
 	}
 	return res, nil
+}
+
+// logReadmitted says when finishing had to record a lost admission again.
+func (r *Runner) logReadmitted(id uuid.UUID, f *tryon.FinishResult) {
+	if f.Readmitted {
+		r.Log.Warn("the generation's admission was lost by the database; recorded again and finished",
+			"generation", id, "status", f.Generation.Status)
+	}
 }
 
 // finishBy is when a request stops retrying its finishing steps: a third
@@ -65,42 +89,53 @@ func (r *Runner) finishBy(b Budget) time.Time {
 	return b.Work.Add(b.Kill.Sub(b.Work) / 3)
 }
 
-// store copies a provider's output into storage. A storage failure that is
-// the database being unavailable is retried until until, then returned as
-// an error (the output is kept by the caller); any other failure becomes
-// the generation's failure.
+// store copies a provider's outputs into storage, the first under the
+// generation's id and output i (from 1) under id-(i+1). A storage failure
+// that is the database being unavailable is retried until until, then
+// returned as an error (the outputs are kept by the caller); any other
+// failure becomes the generation's failure.
 func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result, until time.Time) (tryon.Completion, error) {
-	ctype, w, h := out.ContentType, out.Width, out.Height
-	if info, ok := media.Sniff(out.Bytes); ok {
-		ctype = info.ContentType
-		if info.IsImage() {
-			w, h = info.Width, info.Height
+	c := tryon.Completion{Succeeded: true}
+	for i, o := range out.All() {
+		ctype, w, h := o.ContentType, o.Width, o.Height
+		if info, ok := media.Sniff(o.Bytes); ok {
+			ctype = info.ContentType
+			if info.IsImage() {
+				w, h = info.Width, info.Height
+			}
 		}
-	}
-	name := id.String() + extension(ctype)
-	var url string
-	var staged *tryon.StagedOutput
-	err := retryUnavailable(ctx, until, func() (err error) {
-		if st, ok := r.Storage.(tryon.Stager); ok {
-			// Storage in the database: the output is written by the
-			// transaction that records the success, saving a round trip
-			// and a commit.
-			url, staged, err = st.Stage(name, ctype, out.Bytes)
+		name := id.String()
+		if i > 0 {
+			name += fmt.Sprintf("-%d", i+1)
+		}
+		name += extension(ctype)
+		var url string
+		var staged *tryon.StagedOutput
+		err := retryUnavailable(ctx, until, func() (err error) {
+			if st, ok := r.Storage.(tryon.Stager); ok {
+				// Storage in the database: the output is written by the
+				// transaction that records the success, saving a round
+				// trip and a commit.
+				url, staged, err = st.Stage(name, ctype, o.Bytes)
+				return err
+			}
+			url, err = r.Storage.Put(ctx, name, ctype, o.Bytes)
 			return err
+		})
+		if isUnavailable(err) {
+			return tryon.Completion{}, err
 		}
-		url, err = r.Storage.Put(ctx, name, ctype, out.Bytes)
-		return err
-	})
-	if isUnavailable(err) {
-		return tryon.Completion{}, err
+		if err != nil {
+			r.Log.Error("store output", "generation", id, "output", i, "error", err)
+			return tryon.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError,
+				Message: "the output could not be stored"}}, nil
+		}
+		c.Outputs = append(c.Outputs, tryon.Output{URL: url, ContentType: ctype, Width: w, Height: h, Bytes: int64(len(o.Bytes))})
+		if staged != nil {
+			c.Staged = append(c.Staged, staged)
+		}
 	}
-	if err != nil {
-		r.Log.Error("store output", "generation", id, "error", err)
-		return tryon.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError,
-			Message: "the output could not be stored"}}, nil
-	}
-	return tryon.Completion{Succeeded: true, Output: &tryon.Output{URL: url, ContentType: ctype,
-		Width: w, Height: h, Bytes: int64(len(out.Bytes))}, Staged: staged}, nil
+	return c, nil
 }
 
 // isUnavailable reports whether err says the database could not be reached.

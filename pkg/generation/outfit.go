@@ -27,6 +27,7 @@ type GarmentSpec struct {
 const (
 	MaxGarments          = 3
 	MaxSeed              = 1<<31 - 1 // Gemini takes an int32 seed; FASHN and Vertex an unsigned one
+	MaxOutputs           = 4         // what fal's num_images, FASHN's num_samples and Vertex's sampleCount take
 	DefaultOutputQuality = 90
 )
 
@@ -136,10 +137,17 @@ func (r *Request) validateOutput(s *Spec, bad badFunc) {
 	} else if s.OutputFormat == tryon.FormatJPEG || s.OutputFormat == tryon.FormatWebP {
 		s.OutputQuality = DefaultOutputQuality
 	}
-	// More than one output per request changes how a generation is reserved
-	// and settled; until then the field exists and takes only 1.
-	if r.NumOutputs != nil && *r.NumOutputs != 1 {
-		bad("num_outputs", "must be 1 (several outputs per request are not available yet)")
+	s.NumOutputs = 1
+	if r.NumOutputs != nil {
+		n := *r.NumOutputs
+		switch {
+		case video && n != 1:
+			bad("num_outputs", "must be 1 with service %s: a video request makes one video", s.Service)
+		case n < 1 || n > MaxOutputs:
+			bad("num_outputs", "must be between 1 and %d", MaxOutputs)
+		default:
+			s.NumOutputs = n
+		}
 	}
 }
 

@@ -11,6 +11,20 @@ import (
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
+// convertOutputs converts every output of a result (convertOutput).
+func convertOutputs(out *tryon.Result, format tryon.OutputFormat, quality int) (*tryon.Result, error) {
+	all := out.All()
+	for i, o := range all {
+		o.More = nil
+		c, err := convertOutput(o, format, quality)
+		if err != nil {
+			return nil, err
+		}
+		all[i] = c
+	}
+	return tryon.Results(all), nil
+}
+
 // maxConvertPixels bounds what is decoded for conversion: providers make at
 // most 4K images, so anything larger is not an output we asked for.
 const maxConvertPixels = 64_000_000

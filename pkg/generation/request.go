@@ -44,6 +44,9 @@ type Spec struct {
 	Seed          *int64
 	OutputFormat  tryon.OutputFormat
 	OutputQuality int
+	// NumOutputs is how many outputs to make, each reserved and billed:
+	// 1 to MaxOutputs for images, 1 for video.
+	NumOutputs int
 }
 
 // Limits of POST /generate (docs/API.md).

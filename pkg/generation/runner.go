@@ -70,9 +70,11 @@ type Runner struct {
 	Storage   tryon.Storage
 	Fetcher   tryon.Fetcher
 	Notifier  *Notifier
-	Settings  Settings
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Eraser deletes outputs on request and past their retention (erase.go).
+	Eraser   *Eraser
+	Settings Settings
+	Log      *slog.Logger
+	Now      func() time.Time
 
 	unfinished unfinished
 }

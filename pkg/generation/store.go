@@ -21,7 +21,9 @@ type Store interface {
 	// with its price reserved.
 	Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResult, error)
 	// FinishGeneration settles (on success) or releases (otherwise) a
-	// generation's reservation, exactly once, and queues its webhook.
+	// generation's reservation, exactly once, and queues its webhook. A
+	// generation whose admission was lost is recorded again from
+	// c.Readmit first, in the same transaction.
 	FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Completion, webhookLease time.Duration) (*tryon.FinishResult, error)
 	// FindGeneration returns a generation by id, with no rate accounting.
 	FindGeneration(ctx context.Context, id uuid.UUID) (*tryon.Generation, error)
@@ -34,12 +36,20 @@ type Store interface {
 	// expires the tenant's generations past their deadline and returns a
 	// page; a refused listing is the rate limit's error, returned with the read.
 	ListGenerations(ctx context.Context, p *tryon.Principal, f tryon.ListFilter, webhookLease time.Duration) (*tryon.Read[tryon.Page], error)
+	// CancelGeneration counts a cancel against the caller's rate limit,
+	// expires the generation if it is past its deadline, and cancels it if
+	// it is still processing (see tryon.CancelOutcome). Not the caller's:
+	// tryon.ErrNotFound. A refused request is the rate limit's error,
+	// returned with the read.
+	CancelGeneration(ctx context.Context, p *tryon.Principal, id uuid.UUID, webhookLease time.Duration) (*tryon.Read[*tryon.Cancellation], error)
 	// RecordParams records the try-on and output parameters a generation
 	// was admitted with.
 	RecordParams(ctx context.Context, id uuid.UUID, p *tryon.Params) error
 	// SetOperation records a long job's provider operation and moves its
-	// deadline to the long job's.
-	SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration) error
+	// deadline to the long job's, committing synchronously. readmit, when
+	// set, is the generation's admission, recorded again first if a
+	// database crash lost it.
+	SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration, readmit *tryon.Admission) error
 	// HoldPoll spaces out the next poll of a running long job.
 	HoldPoll(ctx context.Context, id uuid.UUID, until time.Duration) error
 	// ClaimPoll takes one long job's poll lease when it is processing, due

@@ -91,7 +91,8 @@ func TestTryonTaskValidation(t *testing.T) {
 		{"BadFormat", map[string]any{"prompt": "x", "output_format": "gif"}, "output_format"},
 		{"QualityWithPNG", map[string]any{"prompt": "x", "output_format": "png", "output_quality": 50}, "output_quality"},
 		{"QualityOutOfRange", map[string]any{"prompt": "x", "output_format": "jpeg", "output_quality": 101}, "output_quality"},
-		{"SeveralOutputs", map[string]any{"prompt": "x", "num_outputs": 2}, "num_outputs"},
+		{"TooManyOutputs", map[string]any{"prompt": "x", "num_outputs": 5}, "num_outputs"},
+		{"SeveralVideos", map[string]any{"prompt": "x", "service": "veo3", "num_outputs": 2}, "num_outputs"},
 		{"PromptStillRequiredForGenerate", map[string]any{"person_image": img, "garment_image": img}, "prompt"},
 	}
 	for _, c := range cases {

@@ -26,9 +26,12 @@ type unfinished struct {
 }
 
 // pending is one remembered generation: its output still to be stored, or
-// its completion still to be recorded.
+// its completion still to be recorded. readmit is its admission, which
+// finishing records again if the database lost it (see Runner.finish);
+// a completion carries it itself.
 type pending struct {
 	output     *tryon.Result
+	readmit    *tryon.Admission
 	completion tryon.Completion
 	baseURL    string
 }
@@ -92,6 +95,7 @@ func (r *Runner) settleRemembered(id uuid.UUID, p pending) (done bool, next pend
 		if err != nil {
 			return false, p
 		}
+		c.Readmit = p.readmit
 		p = pending{completion: c, baseURL: p.baseURL}
 	}
 	f, err := r.Store.FinishGeneration(ctx, id, p.completion, r.Settings.WebhookLease)
@@ -103,6 +107,7 @@ func (r *Runner) settleRemembered(id uuid.UUID, p pending) (done bool, next pend
 		r.Log.Error("finish remembered generation", "generation", id, "error", err)
 		return true, p
 	}
+	r.logReadmitted(id, f)
 	r.Log.Info("generation finished after the database came back", "generation", id, "status", f.Generation.Status)
 	if f.DeliveryID != nil {
 		r.Notifier.Deliver(ctx, []uuid.UUID{*f.DeliveryID}, p.baseURL)

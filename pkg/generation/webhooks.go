@@ -13,8 +13,13 @@ import (
 	"github.com/tryonhq/tryon/pkg/wire"
 )
 
-// Notifier delivers generation.succeeded and generation.failed webhooks.
-// Deliveries are queued by the transaction that finalises a generation;
+// EventDeleted is the webhook of an erased generation (erase.go).
+const EventDeleted = "generation.deleted"
+
+// Notifier delivers generation.succeeded, generation.failed,
+// generation.canceled and generation.deleted webhooks. Deliveries are
+// queued by the transaction that finalises a generation (tryon_finish,
+// tryon_cancel) or erases it (tryon_erase);
 // whichever request finalised it sends it at once, and the cron sweep
 // retries failures as webhook.NextAttempt says, up to webhook.MaxAttempts.
 type Notifier struct {
@@ -74,6 +79,9 @@ func (n *Notifier) send(ctx context.Context, d tryon.Delivery, baseURL string) b
 	stamp := g.CreatedAt
 	if g.CompletedAt != nil {
 		stamp = *g.CompletedAt
+	}
+	if d.Event == EventDeleted && g.ErasedAt != nil {
+		stamp = *g.ErasedAt
 	}
 	body, err := json.Marshal(wire.Event{Type: d.Event, Timestamp: wire.Time(stamp), Data: wire.FromGeneration(g, baseURL)})
 	if err != nil {

@@ -150,6 +150,11 @@ func (s *Server) handleTopup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err, nil)
 		return
 	}
+	key, err := idempotencyKey(r)
+	if err != nil {
+		s.writeError(w, r, err, nil)
+		return
+	}
 	var details []tryon.FieldError
 	for field, u := range map[string]string{"success_url": req.SuccessURL, "cancel_url": req.CancelURL} {
 		if u != "" && !strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") {
@@ -185,12 +190,18 @@ func (s *Server) handleTopup(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err, nil)
 		return
 	}
-	co, err := s.billing.Topups.Start(ctx, c, tryon.Micros(req.AmountMicros), req.SuccessURL, req.CancelURL)
+	co, replayed, err := s.billing.Topups.Start(ctx, c, billing.TopupRequest{AmountMicros: tryon.Micros(req.AmountMicros),
+		SuccessURL: req.SuccessURL, CancelURL: req.CancelURL, IdempotencyKey: key})
 	if err != nil {
 		s.writeError(w, r, stripeFailure(err), nil)
 		return
 	}
-	s.writeData(w, r, http.StatusCreated, topupData{CheckoutSessionID: co.SessionID, URL: co.URL, AmountMicros: req.AmountMicros, Currency: tryon.Currency})
+	status := http.StatusCreated
+	if replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+		status = http.StatusOK
+	}
+	s.writeData(w, r, status, topupData{CheckoutSessionID: co.SessionID, URL: co.URL, AmountMicros: req.AmountMicros, Currency: tryon.Currency})
 }
 
 // stripeFailure turns a failed call to Stripe into upstream_error; our own

@@ -14,11 +14,15 @@ import (
 var tokenRoutes = map[string]tryon.Scope{
 	"generate":   tryon.ScopeGenerate,
 	"generation": tryon.ScopeRead,
+	// Canceling changes what the end user asked for, so it takes the
+	// scope that lets them ask.
+	"cancel": tryon.ScopeGenerate,
 }
 
 // authorizeToken authenticates a request made with a client token and holds
 // it to the token's terms: a route it may call, from one of its origins,
-// within its scopes, and (reading) a generation of its own end user.
+// within its scopes, and (reading or canceling) a generation of its own end
+// user.
 func (s *Server) authorizeToken(r *http.Request, rt Route, st *requestState, raw string) error {
 	p, err := s.tokens.Verify(r.Context(), raw)
 	if err != nil {
@@ -27,7 +31,7 @@ func (s *Server) authorizeToken(r *http.Request, rt Route, st *requestState, raw
 	st.principal = p
 	scope, ok := tokenRoutes[rt.Function]
 	if !ok {
-		return tryon.Errorf(tryon.CodeForbidden, "client tokens can only call POST /generate and GET /generate/:id; call %s %s from your server with a secret key", rt.Method, rt.Path)
+		return tryon.Errorf(tryon.CodeForbidden, "client tokens can only call POST /generate, GET /generate/:id and POST /generate/:id/cancel; call %s %s from your server with a secret key", rt.Method, rt.Path)
 	}
 	origin := r.Header.Get("Origin")
 	if origin == "" && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
@@ -44,7 +48,7 @@ func (s *Server) authorizeToken(r *http.Request, rt Route, st *requestState, raw
 	case !p.Token.Allows(scope):
 		return tryon.Errorf(tryon.CodeForbidden, "this client token lacks the %q scope", scope)
 	}
-	if rt.Function == "generation" {
+	if rt.Function == "generation" || rt.Function == "cancel" {
 		// A malformed id is the handler's 404 to give.
 		if id, err := uuid.Parse(rt.param(r, "id")); err == nil {
 			return s.store.CheckTokenRead(r.Context(), p, id)

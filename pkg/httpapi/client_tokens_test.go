@@ -218,6 +218,7 @@ func TestClientTokenRefusals(t *testing.T) {
 		{"NotOnList", "GET", "/generations", tok.Token, shopOrigin, 403, tryon.CodeForbidden, "client tokens can only call"},
 		{"NotOnMetrics", "GET", "/metrics", tok.Token, shopOrigin, 403, tryon.CodeForbidden, "client tokens can only call"},
 		{"CannotMintTokens", "POST", "/tokens", tok.Token, shopOrigin, 403, tryon.CodeForbidden, "client tokens can only call"},
+		{"CannotDelete", "DELETE", "/generate/" + g.ID, offline, shopOrigin, 403, tryon.CodeForbidden, "client tokens cannot delete generations"},
 		{"Expired", "POST", "/generate", expired, shopOrigin, 401, tryon.CodeUnauthorized, "expired"},
 		{"LivesTooLong", "POST", "/generate", tooLong, shopOrigin, 401, tryon.CodeUnauthorized, "longer than 1 hour"},
 		{"WrongSecret", "POST", "/generate", wrongSecret, shopOrigin, 401, tryon.CodeUnauthorized, "invalid client token"},

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
+	"time"
 
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
@@ -26,35 +28,120 @@ const MaxBodyBytes = 4 << 20
 // its key order and whitespace), which identifies the request for
 // Idempotency-Key.
 func decode(r *http.Request, v any) (hash []byte, err error) {
+	hash, hold, err := decodeHeld(nil, r, v)
+	hold.release()
+	return hash, err
+}
+
+// decodeHeld is decode for a request that keeps what it decoded in memory
+// after decode returns: POST /generate's inline images, until they are
+// normalised. A body larger than smallBody is read only once it has room in
+// the process's body budget (body_admission.go), which the caller gives
+// back with hold.release when it no longer holds the images (hold is nil
+// for a small body; release on nil does nothing). On error nothing is held.
+// w, when not nil, is the request's writer, through which a body admitted
+// after a wait gets a fresh read deadline.
+func decodeHeld(w http.ResponseWriter, r *http.Request, v any) (hash []byte, hold *bodyHold, err error) {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
-		return nil, tryon.Errorf(tryon.CodeUnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json")
+		return nil, nil, tryon.Errorf(tryon.CodeUnsupportedMediaType, "the request body must be JSON, sent with Content-Type: application/json")
 	}
 	if r.ContentLength > MaxBodyBytes {
-		return nil, errTooLarge
+		return nil, nil, errTooLarge
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	body, held, err := readBody(bodies, w, r)
 	if err != nil {
-		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body could not be read")
+		return nil, nil, err
 	}
-	if len(body) > MaxBodyBytes {
-		return nil, errTooLarge
-	}
+	defer func() {
+		if err != nil {
+			held.release()
+		}
+	}()
 	if len(bytes.TrimSpace(body)) == 0 {
-		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body is empty; send a JSON object")
+		return nil, nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body is empty; send a JSON object")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return nil, decodeError(err)
+		return nil, nil, decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body must hold one JSON object and nothing after it")
+		return nil, nil, tryon.Errorf(tryon.CodeInvalidRequest, "the request body must hold one JSON object and nothing after it")
 	}
 	if err := exactFieldNames(body, v); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return canonicalHash(body)
+	hash, err = canonicalHash(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	return hash, held, nil
+}
+
+// readBody reads a request body of at most MaxBodyBytes. The first
+// smallBody bytes are read at once; a body that goes on waits for its size
+// (as declared, or MaxBodyBytes when it is sent chunked) in the body budget
+// before the rest is read, into a buffer of that size. The server's read
+// timeout counts from the request's start, so a body that waited gets a
+// fresh one through w (when not nil) to be read in.
+func readBody(gate *bodyGate, w http.ResponseWriter, r *http.Request) ([]byte, *bodyHold, error) {
+	unreadable := tryon.Errorf(tryon.CodeInvalidRequest, "the request body could not be read")
+	limited := io.LimitReader(r.Body, MaxBodyBytes+1)
+	head, err := io.ReadAll(io.LimitReader(limited, smallBody+1))
+	if err != nil {
+		return nil, nil, unreadable
+	}
+	if len(head) <= smallBody {
+		return head, nil, nil
+	}
+	size := r.ContentLength
+	if size < int64(len(head)) {
+		size = MaxBodyBytes
+	}
+	ctx, cancel := bodyWaitContext(r)
+	hold, err := gate.admit(ctx, size)
+	cancel()
+	if err != nil {
+		return nil, nil, err
+	}
+	if w != nil {
+		// Not every writer can (a test's recorder cannot): then the
+		// server's own timeout stands.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyReadTime))
+	}
+	// One more byte than the size, and MinRead spare, so that reading to
+	// the end (or one byte too far) never grows the buffer.
+	buf := bytes.NewBuffer(make([]byte, 0, size+1+bytes.MinRead))
+	buf.Write(head)
+	if _, err := buf.ReadFrom(limited); err != nil {
+		hold.release()
+		return nil, nil, unreadable
+	}
+	if buf.Len() > MaxBodyBytes {
+		hold.release()
+		return nil, nil, errTooLarge
+	}
+	return buf.Bytes(), hold, nil
+}
+
+// bodyWaitContext bounds a large body's wait for room: it ends with the
+// request, or once three quarters of the request's time are spent (its
+// function's maxDuration, or the platform's deadline when that is sooner),
+// so that the request still has time to do its work.
+func bodyWaitContext(r *http.Request) (context.Context, context.CancelFunc) {
+	st := stateOf(r)
+	var end time.Time
+	if b := st.route.Budget(); b > 0 {
+		end = st.start.Add(b)
+	}
+	if d := platformDeadline(r); !d.IsZero() && (end.IsZero() || d.Before(end)) {
+		end = d
+	}
+	if end.IsZero() {
+		return context.WithCancel(r.Context())
+	}
+	return context.WithDeadline(r.Context(), st.start.Add(end.Sub(st.start)*3/4))
 }
 
 // exactFieldNames refuses a top-level field whose name matches one of v's

@@ -28,6 +28,9 @@ var statusOf = map[tryon.Code]int{
 	tryon.CodeUpstreamUnavailable:   http.StatusServiceUnavailable,
 	tryon.CodeUnavailable:           http.StatusServiceUnavailable,
 	tryon.CodeGenerationTimeout:     http.StatusGatewayTimeout,
+	tryon.CodeGenerationFinished:    http.StatusConflict,
+	tryon.CodeGone:                  http.StatusGone,
+	tryon.CodeGenerationProcessing:  http.StatusConflict,
 }
 
 // StatusOf returns the HTTP status of an error code.

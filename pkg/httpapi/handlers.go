@@ -40,11 +40,14 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req generation.Request
-	hash, err := decode(r, &req)
+	// A large body is held in the body budget until its images are
+	// normalised (InputsRead), or the request ends.
+	hash, held, err := decodeHeld(w, r, &req)
 	if err != nil {
 		s.writeError(w, r, err, nil)
 		return
 	}
+	defer held.release()
 	var def tryon.Service
 	if c := st.principal.Client; c != nil {
 		def = c.DefaultService
@@ -58,7 +61,7 @@ func (s *Server) handleGenerate(w http.ResponseWriter, r *http.Request) {
 	base := s.baseURL(r)
 	res, err := s.runner.Create(r.Context(), st.principal, spec, generation.Options{
 		IdempotencyKey: idem, RequestHash: hash, Wait: wait,
-		PlatformDeadline: platformDeadline(r), BaseURL: base,
+		PlatformDeadline: platformDeadline(r), BaseURL: base, InputsRead: held.release,
 	})
 	if res != nil {
 		st.rate = res.Rate
@@ -192,7 +195,7 @@ func (s *Server) handleListGenerations(w http.ResponseWriter, r *http.Request) {
 		f.Cursor = c
 	}
 	if f.Status != "" && !f.Status.Valid() {
-		details = append(details, tryon.FieldError{Field: "status", Message: "must be processing, succeeded or failed"})
+		details = append(details, tryon.FieldError{Field: "status", Message: "must be processing, succeeded, failed or canceled"})
 	}
 	if f.Service != "" && !f.Service.Valid() {
 		details = append(details, tryon.FieldError{Field: "service", Message: "must be banana, banana-pro, veo3, fashn or vto"})

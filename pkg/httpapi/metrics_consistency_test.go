@@ -19,11 +19,14 @@ type request struct {
 	service string
 	status  int
 	headers []string
+	// cancel cancels the generation once it answered (POST /generate/:id/cancel).
+	cancel bool
 }
 
 // workload is a bit of everything that ends up in the metrics, or must not:
 // successes, each kind of failure, a timeout, a replay, a refusal before
-// admission, long jobs still processing, and test mode.
+// admission, long jobs still processing, a canceled job (counted as failed),
+// and test mode.
 var workload = []request{
 	{prompt: "a red dress", status: 200},
 	{prompt: "a blue dress", status: 200},
@@ -36,6 +39,7 @@ var workload = []request{
 	{prompt: "a replayed skirt", status: 200, headers: []string{"Idempotency-Key", "order-1"}},
 	{prompt: "a runway walk", service: "veo3", status: 200},
 	{prompt: "a long runway walk [fake:sleep=10m]", service: "veo3", status: 202, headers: []string{"Prefer", "wait=1"}},
+	{prompt: "a canceled runway walk [fake:sleep=10m]", service: "veo3", status: 202, headers: []string{"Prefer", "wait=0"}, cancel: true},
 	{test: true, prompt: "a test dress", status: 200},
 	{test: true, prompt: "a test dress", service: "banana-pro", status: 200},
 	{test: true, prompt: "a test hat [fake:blocked]", status: 422},
@@ -60,7 +64,7 @@ func countDirectly(t *testing.T, env *apptest.Env, clientID *uuid.UUID, mode str
 	}
 	rows, err := env.Store.Pool().Query(ctx, `
 		SELECT g.service, count(*), count(*) FILTER (WHERE g.status = 'succeeded'),
-		       count(*) FILTER (WHERE g.status = 'failed'), count(*) FILTER (WHERE g.status = 'processing'),
+		       count(*) FILTER (WHERE g.status IN ('failed', 'canceled')), count(*) FILTER (WHERE g.status = 'processing'),
 		       coalesce((SELECT sum(u.amount_micros) FROM usage_records u JOIN generations ug ON ug.id = u.generation_id
 		                 WHERE ug.service = g.service AND ug.mode = $2 AND ($1::uuid IS NULL OR u.client_id = $1)), 0)::bigint
 		FROM generations g
@@ -185,6 +189,11 @@ func TestMetricsConsistency(t *testing.T) {
 				body["service"] = req.service
 			}
 			g := generate(t, env, key, body, req.status, req.headers...)
+			if req.cancel {
+				if r := env.Do("POST", "/generate/"+g.ID+"/cancel", key, nil); r.Status != 200 {
+					t.Fatalf("cancel: %d %s", r.Status, r.Body)
+				}
+			}
 			if req.headers != nil && req.headers[0] == "Idempotency-Key" && !req.test {
 				if first == "" {
 					first = g.ID
@@ -211,8 +220,8 @@ func TestMetricsConsistency(t *testing.T) {
 
 	// Sanity of the workload itself: it did make what the metrics count.
 	m := getMetrics(t, env, "/metrics", prepaid.LiveKey)
-	if m.Totals.Processing != 1 || m.Test.Processing != 1 || m.Totals.Failed != 4 || m.Totals.Succeeded != 5 {
-		t.Fatalf("prepaid totals %+v / test %+v, want 5 succeeded, 4 failed and 1 processing in each mode", m.Totals, m.Test)
+	if m.Totals.Processing != 1 || m.Test.Processing != 1 || m.Totals.Failed != 5 || m.Totals.Succeeded != 5 {
+		t.Fatalf("prepaid totals %+v / test %+v, want 5 succeeded, 5 failed (one canceled) and 1 processing in each mode", m.Totals, m.Test)
 	}
 	wantCost := int64(3*55_000 + 150_000 + 1_200_000) // banana at its own price, banana-pro and veo3 at the defaults
 	if m.Totals.CostMicros != wantCost || m.ByService["veo3"].CostMicros != 1_200_000 {

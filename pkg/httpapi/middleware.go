@@ -25,8 +25,9 @@ const (
 // serve wraps a route's handler with what every request gets: a request id
 // and timings, panic recovery, the log line, CORS and preflight, the method
 // check, authentication, and rate accounting (headWriter).
-func (s *Server) serve(rt Route) http.Handler {
+func (s *Server) serve(primary Route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rt := primary.forMethod(r.Method)
 		st := &requestState{id: newRequestID(), start: time.Now(), route: rt}
 		r = withState(r, st)
 		w = &headWriter{ResponseWriter: w, s: s, r: r, st: st}
@@ -44,7 +45,7 @@ func (s *Server) serve(rt Route) http.Handler {
 		}
 		if !rt.allows(r.Method) {
 			w.Header().Set("Allow", rt.allow())
-			s.writeError(w, r, tryon.Errorf(tryon.CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, rt.Method), nil)
+			s.writeError(w, r, tryon.Errorf(tryon.CodeMethodNotAllowed, "%s is not allowed here; use %s", r.Method, rt.allow()), nil)
 			return
 		}
 		if err := s.authorize(r, rt, st); err != nil {

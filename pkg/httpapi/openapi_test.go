@@ -46,7 +46,8 @@ var allCodes = []tryon.Code{
 	tryon.CodeNotFound, tryon.CodeMethodNotAllowed, tryon.CodeIdempotencyInProgress, tryon.CodePayloadTooLarge,
 	tryon.CodeUnsupportedMediaType, tryon.CodeIdempotencyMismatch, tryon.CodeContentBlocked, tryon.CodeRateLimited,
 	tryon.CodeConcurrencyLimited, tryon.CodeInternal, tryon.CodeUpstreamError, tryon.CodeUpstreamUnavailable,
-	tryon.CodeUnavailable, tryon.CodeGenerationTimeout,
+	tryon.CodeUnavailable, tryon.CodeGenerationTimeout, tryon.CodeGenerationFinished,
+	tryon.CodeGone, tryon.CodeGenerationProcessing,
 }
 
 func TestOpenAPIDocument(t *testing.T) {
@@ -75,12 +76,12 @@ func TestOpenAPIDocument(t *testing.T) {
 
 	t.Run("EveryRouteDocumented", func(t *testing.T) {
 		paths := asObject(doc.root["paths"])
-		routes := map[string]httpapi.Route{}
-		for _, rt := range httpapi.Routes {
+		routes := map[string][]httpapi.Route{}
+		for _, rt := range append(slices.Clone(httpapi.Routes), httpapi.MoreMethods...) {
 			if rt.Path == "" || rt.Function == "cron" {
 				continue
 			}
-			routes[rt.Path] = rt
+			routes[rt.Path] = append(routes[rt.Path], rt)
 			item := asObject(paths[rt.Path])
 			op := asObject(item[strings.ToLower(rt.Method)])
 			if op == nil {
@@ -102,16 +103,17 @@ func TestOpenAPIDocument(t *testing.T) {
 			}
 		}
 		for path, v := range paths {
-			rt, ok := routes[path]
+			rts, ok := routes[path]
 			if !ok {
 				t.Errorf("%s is documented but not in httpapi.Routes", path)
 				continue
 			}
 			for method := range asObject(v) {
-				switch method {
-				case "parameters", "summary", "description", "options", strings.ToLower(rt.Method):
+				served := slices.ContainsFunc(rts, func(rt httpapi.Route) bool { return strings.ToLower(rt.Method) == method })
+				switch {
+				case method == "parameters", method == "summary", method == "description", method == "options", served:
 				default:
-					t.Errorf("%s %s is documented but the route only serves %s", strings.ToUpper(method), path, rt.Method)
+					t.Errorf("%s %s is documented but the route does not serve it", strings.ToUpper(method), path)
 				}
 			}
 		}
@@ -304,7 +306,7 @@ func TestOpenAPIContract(t *testing.T) {
 	if r := c.do("POST", "/generate", "/generate", broke.LiveKey, map[string]any{"prompt": "x"}, 402); r.Header.Get("X-Credits-Remaining") != "0" {
 		t.Errorf("402 to a prepaid tenant: X-Credits-Remaining %q, want 0", r.Header.Get("X-Credits-Remaining"))
 	}
-	c.do("POST", "/generate", "/generate", busy.TestKey, map[string]any{"prompt": "a", "service": "veo3"}, 202, "Prefer", "wait=0")
+	busyVideo := c.generation(c.do("POST", "/generate", "/generate", busy.TestKey, map[string]any{"prompt": "a", "service": "veo3"}, 202, "Prefer", "wait=0"))
 	c.do("POST", "/generate", "/generate", busy.TestKey, map[string]any{"prompt": "b", "service": "veo3"}, 429, "Prefer", "wait=0")
 	c.idempotencyInProgress(shop.TestKey)
 
@@ -313,6 +315,17 @@ func TestOpenAPIContract(t *testing.T) {
 	c.do("GET", "/generate/{id}", "/generate/"+video.ID, admin, nil, 200)
 	c.do("GET", "/generate/{id}", "/generate/"+video.ID, other.TestKey, nil, 404)
 	c.do("GET", "/generate/{id}", "/generate/not-an-id", shop.TestKey, nil, 404)
+
+	canceled := c.generation(c.do("POST", "/generate/{id}/cancel", "/generate/"+busyVideo.ID+"/cancel", busy.TestKey, nil, 200))
+	if canceled.Status != tryon.StatusCanceled {
+		t.Errorf("cancel answered status %s", canceled.Status)
+	}
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+busyVideo.ID+"/cancel", busy.TestKey, nil, 200)
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+first.ID+"/cancel", shop.TestKey, nil, 409)
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+video.ID+"/cancel", other.TestKey, nil, 404)
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+video.ID+"/cancel", admin, nil, 403)
+	c.do("POST", "/generate/{id}/cancel", "/generate/"+video.ID+"/cancel", "", nil, 401)
+	c.do("OPTIONS", "/generate/{id}/cancel", "/generate/"+video.ID+"/cancel", "", nil, 204, "Origin", "https://shop.example", "Access-Control-Request-Method", "POST")
 
 	page := c.do("GET", "/generations", "/generations?limit=2", shop.TestKey, nil, 200)
 	var list struct {
@@ -352,6 +365,15 @@ func TestOpenAPIContract(t *testing.T) {
 	c.do("GET", "/assets/{token}", asset, "", nil, 304, "If-None-Match", c.last.Header.Get("ETag"))
 	c.do("GET", "/assets/{token}", "/assets/nothing-here.png", "", nil, 404)
 	c.do("OPTIONS", "/generate", "/generate", "", nil, 204, "Origin", "https://shop.example", "Access-Control-Request-Method", "POST")
+
+	// Erasure: the generation's outputs go, its asset URL answers 410.
+	c.do("DELETE", "/generate/{id}", "/generate/"+first.ID, other.TestKey, nil, 404)
+	c.do("DELETE", "/generate/{id}", "/generate/"+video.ID, shop.TestKey, nil, 409)
+	c.do("DELETE", "/generate/{id}", "/generate/"+first.ID, admin, nil, 403)
+	c.do("DELETE", "/generate/{id}", "/generate/"+first.ID, shop.TestKey, nil, 200)
+	c.do("DELETE", "/generate/{id}", "/generate/"+first.ID, shop.TestKey, nil, 200)
+	c.do("GET", "/generate/{id}", "/generate/"+first.ID, shop.TestKey, nil, 200)
+	c.do("GET", "/assets/{token}", asset, "", nil, 410)
 
 	month := time.Now().UTC().Format("2006-01")
 	c.do("GET", "/billing/statement", "/billing/statement?month="+month, shop.LiveKey, nil, 200)
@@ -408,6 +430,10 @@ func TestOpenAPIRequestSchema(t *testing.T) {
 				map[string]any{"image": dataURL, "category": "bottom", "photo_type": "model"},
 				map[string]any{"image": dataURL, "category": "outerwear", "photo_type": "flat-lay"}}},
 		{"prompt": "a cat", "task": "generate", "seed": 0, "output_format": "png"},
+		{"task": "tryon", "person_image": dataURL, "num_outputs": 3, "output_format": "jpeg",
+			"garments": []any{map[string]any{"image": dataURL, "category": "top"}}},
+		{"prompt": "hats", "service": "banana-pro", "num_outputs": 4},
+		{"prompt": "a turn", "service": "veo3", "num_outputs": 1},
 	}
 	for _, body := range valid {
 		if problems := doc.validate(schema, toJSONValue(t, body), "request", true); len(problems) > 0 {
@@ -462,7 +488,9 @@ func TestOpenAPIRequestSchema(t *testing.T) {
 		{"seed", map[string]any{"prompt": "x", "seed": -1}},
 		{"output_format", map[string]any{"prompt": "x", "output_format": "gif"}},
 		{"output_quality", map[string]any{"prompt": "x", "output_quality": 50}},
-		{"num_outputs", map[string]any{"prompt": "x", "num_outputs": 3}},
+		{"num_outputs", map[string]any{"prompt": "x", "num_outputs": 5}},
+		{"num_outputs", map[string]any{"prompt": "x", "num_outputs": 0}},
+		{"num_outputs", map[string]any{"prompt": "x", "service": "veo3", "num_outputs": 2}},
 	}
 	for _, tc := range invalid {
 		if problems := doc.validate(schema, toJSONValue(t, tc.body), "request", true); len(problems) == 0 {

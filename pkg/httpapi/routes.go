@@ -45,6 +45,7 @@ var Routes = []Route{
 	{"health", "Health", http.MethodGet, "/health", Public, 10, (*Server).handleHealth},
 	{"generate", "Generate", http.MethodPost, "/generate", Tenant, 300, (*Server).handleGenerate},
 	{"generation", "GetGeneration", http.MethodGet, "/generate/{id}", TenantOrAdmin, 60, (*Server).handleGetGeneration},
+	{"cancel", "CancelGeneration", http.MethodPost, "/generate/{id}/cancel", Tenant, 30, (*Server).handleCancelGeneration},
 	{"generations", "ListGenerations", http.MethodGet, "/generations", Tenant, 15, (*Server).handleListGenerations},
 	{"metrics", "Metrics", http.MethodGet, "/metrics", TenantOrAdmin, 30, (*Server).handleMetrics},
 	{"client_metrics", "ClientMetrics", http.MethodGet, "/metrics/client/{id}", TenantOrAdmin, 30, (*Server).handleClientMetrics},
@@ -57,6 +58,25 @@ var Routes = []Route{
 	// not_found answers every other path with the JSON 404 (vercel.json's
 	// last rewrite sends them there).
 	{"not_found", "NotFound", "", "", Public, 10, (*Server).handleNotFound},
+}
+
+// MoreMethods are routes that share a path, and so the Vercel function,
+// with a route of Routes but answer another method: a Vercel function
+// receives every method of its path and dispatches on it. vercel.json needs
+// nothing more for them; Allow headers and preflights list them.
+var MoreMethods = []Route{
+	{"generation", "DeleteGeneration", http.MethodDelete, "/generate/{id}", Tenant, 60, (*Server).handleDeleteGeneration},
+}
+
+// forMethod returns the route serving method on r's path: r itself, or the
+// one of MoreMethods that answers it.
+func (r Route) forMethod(method string) Route {
+	for _, m := range MoreMethods {
+		if m.Function == r.Function && m.Path == r.Path && m.Method == method {
+			return m
+		}
+	}
+	return r
 }
 
 // RouteByFunction returns the route a Vercel function serves.
@@ -105,15 +125,23 @@ func (r Route) Rewrite() (source, destination string, ok bool) {
 // FunctionPath is where Vercel serves the route's function directly.
 func (r Route) FunctionPath() string { return "/api/" + r.Function }
 
-// allow is the route's Allow header.
+// allow is the Allow header of the route's path: its methods and those of
+// MoreMethods on the same path.
 func (r Route) allow() string {
+	var methods []string
 	switch r.Method {
 	case http.MethodGet:
-		return "GET, HEAD, OPTIONS"
+		methods = append(methods, "GET", "HEAD")
 	case "":
-		return "OPTIONS"
+	default:
+		methods = append(methods, r.Method)
 	}
-	return r.Method + ", OPTIONS"
+	for _, m := range MoreMethods {
+		if m.Function == r.Function && m.Path == r.Path && m.Method != r.Method {
+			methods = append(methods, m.Method)
+		}
+	}
+	return strings.Join(append(methods, "OPTIONS"), ", ")
 }
 
 func (r Route) allows(method string) bool {

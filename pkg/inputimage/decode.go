@@ -8,6 +8,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"runtime"
 	"time"
 
 	"golang.org/x/image/webp"
@@ -41,9 +42,27 @@ type Decoded struct {
 func (d *Decoded) DropImage(keep int64) {
 	d.Image = nil
 	if give := d.weight - keep; give > 0 && !d.release {
-		d.budget.Release(give)
+		giveBack(d.budget, give)
 		d.weight = keep
 	}
+}
+
+// collectFrom is the share of the budget from which giving it back first
+// runs the garbage collector.
+const collectFrom = 16 << 20
+
+// giveBack returns n bytes to the budget. The pixels they paid for are
+// garbage, not yet free: were the next decode to allocate before a
+// collection, the heap would hold both, and a stream of large images
+// would keep twice the budget in memory. So a large share is given back
+// only once the collector has taken the pixels back (a collection costs
+// milliseconds, as pixels hold no pointers; a decode this large, about a
+// second).
+func giveBack(budget *semaphore.Weighted, n int64) {
+	if n >= collectFrom {
+		runtime.GC()
+	}
+	budget.Release(n)
 }
 
 // Release gives the decode's memory back to the budget. The image must not
@@ -54,7 +73,7 @@ func (d *Decoded) Release() {
 	}
 	d.release = true
 	d.Image = nil
-	d.budget.Release(d.weight)
+	giveBack(d.budget, d.weight)
 }
 
 // Decode decodes an input image within the process's decode budget. extra,
@@ -165,7 +184,8 @@ func decodeAll(ctx context.Context, budget *semaphore.Weighted, capacity int64, 
 			for _, d := range ds {
 				d.Release()
 			}
-			budget.Release(total)
+			// What the failed decode allocated is garbage now.
+			giveBack(budget, total)
 			return nil, i, refuse("is not a valid "+formatName(h.format)+" image (it is truncated or corrupt)", err)
 		}
 		d := &Decoded{Image: img, Format: h.format, Orientation: 1, budget: budget, weight: h.cost}

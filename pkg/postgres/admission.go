@@ -15,7 +15,9 @@ const admitColumns = `outcome, rate_limited, rate_remaining, rate_limit, rate_re
 	balance_micros, reserved_micros, retry_after_ms`
 
 // Admit runs tryon_admit: rate limit, idempotency claim, concurrency limit,
-// balance check and insert, in one round trip and one transaction.
+// balance check and insert, in one round trip and one transaction, committed
+// asynchronously (tryon_admit says why that loses nothing; queueReadmit is
+// the other half).
 func (s *Store) Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResult, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
@@ -26,18 +28,9 @@ func (s *Store) Admit(ctx context.Context, a tryon.Admission) (*tryon.AdmitResul
 	var limited *bool
 	var remaining, limit *int
 	var reset *time.Time
-	meta := a.Metadata
-	if meta == nil {
-		meta = map[string]string{}
-	}
-	var duration *int
-	if a.DurationSecs > 0 {
-		duration = &a.DurationSecs
-	}
 	query := `SELECT ` + admitColumns + `
-		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
-	args := []any{a.KeyID, a.ClientID, a.ID, a.Mode, a.Service, a.Provider, a.Model, a.Prompt, a.Width, a.Height,
-		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds(), !a.Precounted}
+		FROM tryon_admit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+	args := append(admissionArgs(&a), !a.Precounted, max(a.NumOutputs, 1))
 	if a.Token != nil {
 		query, args = tokenAdmitSQL, append(tokenAdmitArgs(a.Token), args...)
 	}
@@ -94,4 +87,42 @@ func (s *Store) PrecheckAdmission(ctx context.Context, caller *tryon.Principal, 
 		return nil, translate(err, "precheck admission")
 	}
 	return &p, nil
+}
+
+// admissionArgs are the arguments tryon_admit and tryon_readmit share, in
+// their order ($1 to $16).
+func admissionArgs(a *tryon.Admission) []any {
+	meta := a.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	var duration *int
+	if a.DurationSecs > 0 {
+		duration = &a.DurationSecs
+	}
+	return []any{a.KeyID, a.ClientID, a.ID, a.Mode, a.Service, a.Provider, a.Model, a.Prompt, a.Width, a.Height,
+		duration, meta, a.IdempotencyKey, a.RequestHash, int64(a.DefaultPrice), a.Lifetime.Milliseconds()}
+}
+
+// queueReadmit queues tryon_readmit, which records a generation again when
+// a database crash lost its asynchronously committed admission and does
+// nothing otherwise. The caller queues what needs the row after it, in the
+// same batch, so one transaction readmits and uses it, synchronously.
+func queueReadmit(b *pgx.Batch, a *tryon.Admission) {
+	var endUser, tokenID *string
+	if a.Token != nil {
+		endUser, tokenID = &a.Token.EndUser, &a.Token.ID
+	}
+	b.Queue(`SELECT readmitted FROM tryon_readmit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		append(admissionArgs(a), admittedAt(a.ID), endUser, tokenID, max(a.NumOutputs, 1))...)
+}
+
+// admittedAt is when a generation was admitted: the time in its UUIDv7 id,
+// which Create takes just before admission (now for any other id).
+func admittedAt(id uuid.UUID) time.Time {
+	if id.Version() != 7 {
+		return time.Now()
+	}
+	sec, nsec := id.Time().UnixTime()
+	return time.Unix(sec, nsec)
 }

@@ -51,7 +51,9 @@ func (a Assets) Stage(name, contentType string, data []byte) (string, *tryon.Sta
 	return path, &tryon.StagedOutput{Token: token, ContentType: contentType, Data: data}, nil
 }
 
-// FindAsset returns a stored output by token; a trailing extension is ignored.
+// FindAsset returns a stored output by token; a trailing extension is
+// ignored. A deleted output is tryon.ErrGone, an unknown token
+// tryon.ErrNotFound.
 func (s *Store) FindAsset(ctx context.Context, token string) (*tryon.Asset, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
@@ -62,9 +64,21 @@ func (s *Store) FindAsset(ctx context.Context, token string) (*tryon.Asset, erro
 		return nil, tryon.ErrNotFound
 	}
 	a := &tryon.Asset{Token: token}
-	err := s.pool.QueryRow(ctx, `SELECT content_type, data FROM assets WHERE token = $1`, token).Scan(&a.ContentType, &a.Data)
-	if err != nil {
+	// One round trip for both answers: the bytes, or the tombstone of an
+	// output deleted by retention or erasure (410, not 404).
+	var contentType *string
+	var erased bool
+	err := s.pool.QueryRow(ctx, `
+		SELECT a.content_type, a.data, EXISTS (SELECT 1 FROM erased_assets e WHERE e.token = $1)
+		FROM (SELECT) q LEFT JOIN assets a ON a.token = $1`, token).Scan(&contentType, &a.Data, &erased)
+	switch {
+	case err != nil:
 		return nil, translate(err, "find asset")
+	case contentType != nil:
+		a.ContentType = *contentType
+		return a, nil
+	case erased:
+		return nil, tryon.ErrGone
 	}
-	return a, nil
+	return nil, tryon.ErrNotFound
 }

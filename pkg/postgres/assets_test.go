@@ -26,7 +26,7 @@ func TestStagedOutputIsStoredWithItsSuccess(t *testing.T) {
 			t.Fatal(err)
 		}
 		out := &tryon.Output{URL: url, ContentType: "image/png", Width: 1, Height: 1, Bytes: int64(len(data))}
-		f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out, Staged: staged}, time.Minute)
+		f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}, Staged: []*tryon.StagedOutput{staged}}, time.Minute)
 		if err != nil {
 			t.Fatal(err)
 		}

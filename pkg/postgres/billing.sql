@@ -97,3 +97,17 @@ CREATE TABLE IF NOT EXISTS stripe_topups (
     event_id       text NOT NULL,
     created_at     timestamptz NOT NULL DEFAULT now()
 );
+
+-- Top-up Checkout sessions created under an Idempotency-Key: a retried
+-- POST /billing/topup gets the session it already has, not a second one,
+-- for 24 hours (Stripe keeps its own keys as long).
+CREATE TABLE IF NOT EXISTS topup_checkouts (
+    client_id       uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    idempotency_key text NOT NULL,
+    request_hash    bytea NOT NULL,
+    session_id      text NOT NULL,
+    url             text NOT NULL,
+    amount_micros   bigint NOT NULL CHECK (amount_micros > 0),
+    created_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (client_id, idempotency_key)
+);

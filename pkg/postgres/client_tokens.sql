@@ -137,11 +137,14 @@ $$;
 -- unless it failed; its price counts while it is reserved and once billed.
 -- Outcomes beyond tryon_admit's: end_user_rate_limited,
 -- token_generations_exhausted, token_spend_exhausted.
+-- p_outputs (last, no default, as for tryon_admit) is the outputs asked
+-- for: the spend cap counts the price of each.
 CREATE OR REPLACE FUNCTION tryon_admit_token(
     p_end_user text, p_token_id text, p_max_generations bigint, p_max_spend_micros bigint,
     p_key uuid, p_client uuid, p_id uuid, p_mode text, p_service text, p_provider text, p_model text,
     p_prompt text, p_width integer, p_height integer, p_duration integer, p_metadata jsonb,
     p_idem_key text, p_idem_hash bytea, p_default_price bigint, p_lifetime_ms bigint, p_count_rate boolean,
+    p_outputs integer,
     OUT outcome text, OUT rate_limited boolean, OUT rate_remaining integer, OUT rate_limit integer, OUT rate_reset timestamptz,
     OUT generation_id uuid, OUT price_micros bigint, OUT balance_micros bigint,
     OUT reserved_micros bigint, OUT retry_after_ms bigint)
@@ -173,7 +176,7 @@ BEGIN
         WHERE g.client_id = p_client AND g.token_id = p_token_id AND g.status <> 'failed'
           AND NOT (g.status = 'processing' AND g.deadline <= now());
         -- The price as tryon_admit computes it.
-        price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) ELSE 0 END;
+        price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
         IF p_max_generations IS NOT NULL AND used.generations >= p_max_generations THEN
             outcome := 'token_generations_exhausted';
             RETURN;
@@ -188,7 +191,7 @@ BEGIN
         price_micros, balance_micros, reserved_micros, retry_after_ms
     FROM tryon_admit(p_key, p_client, p_id, p_mode, p_service, p_provider, p_model,
         p_prompt, p_width, p_height, p_duration, p_metadata, p_idem_key, p_idem_hash, p_default_price,
-        p_lifetime_ms, p_count_rate);
+        p_lifetime_ms, p_count_rate, p_outputs);
     IF outcome = 'admitted' THEN
         UPDATE generations SET end_user = p_end_user, token_id = p_token_id WHERE id = p_id;
     ELSIF outcome = 'replay' AND NOT EXISTS (

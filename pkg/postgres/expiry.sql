@@ -20,7 +20,7 @@ BEGIN
     LOOP
         SELECT * INTO f FROM tryon_finish(r.id, false, NULL, NULL, NULL, NULL, NULL, p_timeout_code,
                                           p_timeout_message, NULL, p_webhook_lease_ms,
-                                          p_timeout_code, p_timeout_message);
+                                          p_timeout_code, p_timeout_message, '[]');
         IF f.finished THEN
             id := r.id;
             delivery_id := f.delivery_id;

@@ -14,7 +14,9 @@ const generationColumns = `g.id, g.client_id, g.key_id, g.status, g.mode, g.serv
 	g.price_micros, g.cost_micros, g.output_url, g.output_content_type, g.output_width,
 	g.output_height, g.output_bytes, g.error_code, g.error_message, g.retry_after_ms,
 	coalesce(g.operation, ''), g.latency_ms, g.created_at, g.deadline, g.completed_at,
-	g.params`
+	g.params, g.num_outputs, g.outputs, g.expired_at, g.erased_at,
+	CASE WHEN g.status = 'succeeded' AND g.expired_at IS NULL THEN g.completed_at +
+		(SELECT c.retention_days FROM clients c WHERE c.id = g.client_id) * interval '1 day' END`
 
 func scanGeneration(row pgx.Row) (*tryon.Generation, error) {
 	var g tryon.Generation
@@ -26,7 +28,7 @@ func scanGeneration(row pgx.Row) (*tryon.Generation, error) {
 		&g.PriceMicros, &g.CostMicros, &outURL, &outType, &outW,
 		&outH, &outBytes, &errCode, &errMsg, &retryMS,
 		&g.Operation, &g.LatencyMS, &g.CreatedAt, &g.Deadline, &g.CompletedAt,
-		&g.Params)
+		&g.Params, &g.NumOutputs, &g.Outputs, &g.ExpiredAt, &g.ErasedAt, &g.ExpiresAt)
 	if err != nil {
 		return nil, err
 	}
@@ -165,13 +167,21 @@ func (s *Store) ListGenerations(ctx context.Context, p *tryon.Principal, f tryon
 }
 
 // SetOperation stores a long-running provider operation on a processing
-// generation and moves its deadline to the long job's.
-func (s *Store) SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration) error {
+// generation and moves its deadline to the long job's. Its synchronous
+// commit is what makes the generation's admission durable before the 202
+// hands out its id; when readmit is set, a generation whose admission a
+// database crash lost is recorded again first, in the same transaction.
+func (s *Store) SetOperation(ctx context.Context, id uuid.UUID, operation string, lifetime time.Duration, readmit *tryon.Admission) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	_, err := s.pool.Exec(ctx, `
+	b := &pgx.Batch{}
+	if readmit != nil && readmit.ID == id {
+		queueReadmit(b, readmit)
+	}
+	b.Queue(`
 		UPDATE generations SET operation = $2, deadline = created_at + $3 * interval '1 millisecond'
 		WHERE id = $1 AND status = 'processing'`, id, operation, lifetime.Milliseconds())
+	err := s.pool.SendBatch(ctx, b).Close()
 	return translate(err, "set operation")
 }
 

@@ -15,14 +15,27 @@ import (
 
 // FinishGeneration runs tryon_finish (settle or release, rollups, webhook
 // queueing), stores a staged output with its success, and reads the final
-// row back, in one round trip and one transaction.
+// row back, in one round trip and one transaction. When the row is missing
+// and the completion carries its admission (c.Readmit), the admission was
+// lost in a database crash: a second round trip readmits the generation and
+// finishes it, again in one transaction. Only that rare case pays for it.
 func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Completion, webhookLease time.Duration) (*tryon.FinishResult, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
+	r, err := s.finish(ctx, id, c, webhookLease, nil)
+	if errors.Is(err, tryon.ErrNotFound) && c.Readmit != nil && c.Readmit.ID == id {
+		r, err = s.finish(ctx, id, c, webhookLease, c.Readmit)
+	}
+	return r, err
+}
+
+// finish is FinishGeneration's round trip, readmitting first when readmit
+// is set.
+func (s *Store) finish(ctx context.Context, id uuid.UUID, c tryon.Completion, webhookLease time.Duration, readmit *tryon.Admission) (*tryon.FinishResult, error) {
 	var url, ctype, code, msg *string
 	var w, h *int
 	var size, retry *int64
-	if o := c.Output; o != nil {
+	if o := c.Output(); o != nil {
 		url, ctype, w, h, size = &o.URL, &o.ContentType, &o.Width, &o.Height, &o.Bytes
 	}
 	if e := c.Error; e != nil {
@@ -34,29 +47,45 @@ func (s *Store) FinishGeneration(ctx context.Context, id uuid.UUID, c tryon.Comp
 		retry = &ms
 	}
 	b := &pgx.Batch{}
+	if readmit != nil {
+		queueReadmit(b, readmit)
+	}
 	timedOut := tryon.TimedOut()
-	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds(), string(timedOut.Code), timedOut.Message)
-	staged := c.Staged
-	if staged != nil && c.Output != nil {
-		// A batch is one implicit transaction: the output is stored with
-		// the success it belongs to, and only if that success was recorded
-		// (not turned into a timeout by the deadline, nor finished first
-		// by someone else).
-		b.Queue(`INSERT INTO assets (token, content_type, data)
-			SELECT $1, $2, $3 WHERE EXISTS (
-				SELECT 1 FROM generations WHERE id = $4 AND status = 'succeeded' AND output_url = $5)`,
-			staged.Token, staged.ContentType, staged.Data, id, c.Output.URL)
+	outputs := c.Outputs
+	if outputs == nil {
+		outputs = []tryon.Output{}
+	}
+	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds(), string(timedOut.Code), timedOut.Message,
+		outputs)
+	var staged []*tryon.StagedOutput
+	if first := c.Output(); first != nil {
+		staged = c.Staged
+		for _, st := range staged {
+			// A batch is one implicit transaction: each output is stored
+			// with the success it belongs to, and only if that success was
+			// recorded (not turned into a timeout by the deadline, nor
+			// finished first by someone else).
+			b.Queue(`INSERT INTO assets (token, content_type, data)
+				SELECT $1, $2, $3 WHERE EXISTS (
+					SELECT 1 FROM generations WHERE id = $4 AND status = 'succeeded' AND output_url = $5)`,
+				st.Token, st.ContentType, st.Data, id, first.URL)
+		}
 	}
 	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
 	var r tryon.FinishResult
+	if readmit != nil {
+		if err := res.QueryRow().Scan(&r.Readmitted); err != nil {
+			return nil, translateSettlement(err)
+		}
+	}
 	var credits *int64
 	if err := res.QueryRow().Scan(&r.Finished, &r.DeliveryID, &credits); err != nil {
 		return nil, translateSettlement(err)
 	}
-	if staged != nil && c.Output != nil {
+	for range staged {
 		if _, err := res.Exec(); err != nil {
 			return nil, translate(err, "store output")
 		}

@@ -7,11 +7,16 @@
 -- final (another request finished it first); the row is returned either way.
 -- The timeout's code and message come from Go (tryon.TimedOut), its one
 -- wording.
+-- p_outputs lists every output stored ({url, content_type, width, height,
+-- bytes}, the first being p_output_*): a success bills the price per output
+-- (price_micros / num_outputs) for each, so a partial success pays only for
+-- what came back. It came last, with no default, so that the 13-argument
+-- tryon_finish stays for a deployment still calling it.
 CREATE OR REPLACE FUNCTION tryon_finish(
     p_id uuid, p_succeeded boolean,
     p_output_url text, p_output_content_type text, p_output_width integer, p_output_height integer,
     p_output_bytes bigint, p_error_code text, p_error_message text, p_retry_after_ms bigint,
-    p_webhook_lease_ms bigint, p_timeout_code text, p_timeout_message text,
+    p_webhook_lease_ms bigint, p_timeout_code text, p_timeout_message text, p_outputs jsonb,
     OUT finished boolean, OUT delivery_id uuid, OUT credits_remaining bigint)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -23,7 +28,7 @@ BEGIN
     -- decides it once for the row, for every column that depends on it.
     UPDATE generations t SET
         (status, output_url, output_content_type, output_width, output_height, output_bytes,
-         error_code, error_message, cost_micros) =
+         error_code, error_message, cost_micros, outputs) =
         (SELECT CASE WHEN ok THEN 'succeeded' ELSE 'failed' END,
                 CASE WHEN ok THEN p_output_url END,
                 CASE WHEN ok THEN p_output_content_type END,
@@ -32,7 +37,10 @@ BEGIN
                 CASE WHEN ok THEN p_output_bytes END,
                 CASE WHEN ok THEN NULL WHEN p_succeeded THEN p_timeout_code ELSE p_error_code END,
                 CASE WHEN ok THEN NULL WHEN p_succeeded THEN p_timeout_message ELSE p_error_message END,
-                CASE WHEN ok AND t.mode = 'live' THEN t.price_micros ELSE 0 END
+                CASE WHEN ok AND t.mode = 'live'
+                     THEN t.price_micros / t.num_outputs * least(jsonb_array_length(p_outputs), t.num_outputs)
+                     ELSE 0 END,
+                CASE WHEN ok THEN p_outputs ELSE '[]' END
          FROM (SELECT p_succeeded AND t.deadline > now() AS ok) deadline_wins),
         retry_after_ms = CASE WHEN p_succeeded THEN NULL ELSE p_retry_after_ms END,
         latency_ms = floor(extract(epoch FROM clock_timestamp() - t.created_at) * 1000),

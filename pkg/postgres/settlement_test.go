@@ -36,7 +36,7 @@ func TestPrepaidSwitchRefusesUnsettledReservations(t *testing.T) {
 		t.Fatalf("switch with a generation in flight: %v, want invalid_request", err)
 	}
 	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1, Height: 1, Bytes: 1}
-	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute)
 	if err != nil || f.Generation.CostMicros != 40_000 {
 		t.Fatalf("the in-flight generation did not settle as postpaid: %+v %v", f, err)
 	}
@@ -58,7 +58,7 @@ func TestSettlementConstraintViolationIsInternal(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1, Height: 1, Bytes: 1}
-	_, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
+	_, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute)
 	var te *tryon.Error
 	if err == nil || errors.As(err, &te) {
 		t.Fatalf("settling beyond the balance: %v, want an internal error", err)
@@ -75,7 +75,7 @@ func TestChargesAreFoldedIntoTheBalance(t *testing.T) {
 	balance := tryon.Micros(100_000)
 	c, a := inFlight(t, s, &balance)
 	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1, Height: 1, Bytes: 1}
-	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute)
 	if err != nil || f.CreditsRemaining == nil || *f.CreditsRemaining != 60_000 {
 		t.Fatalf("finish: %+v %v, want 60000 credits remaining", f, err)
 	}
@@ -109,7 +109,7 @@ func TestChargesAreFoldedIntoTheBalance(t *testing.T) {
 	if stored, unsettled := raw(); stored != 60_000 || unsettled != 0 {
 		t.Fatalf("after the next admission: balance_micros %d with %d unsettled, want 60000 with 0", stored, unsettled)
 	}
-	if _, err := s.FinishGeneration(ctx, second.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute); err != nil {
+	if _, err := s.FinishGeneration(ctx, second.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	shown(20_000)

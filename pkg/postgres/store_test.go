@@ -173,14 +173,14 @@ func TestAdmitAndFinishSettlesOnce(t *testing.T) {
 		t.Fatalf("got %+v", r)
 	}
 	out := &tryon.Output{URL: "/assets/x", ContentType: "image/png", Width: 1024, Height: 1024, Bytes: 10}
-	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
+	f, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !f.Finished || f.Generation.Status != tryon.StatusSucceeded || f.Generation.CostMicros != 40_000 || *f.CreditsRemaining != 60_000 {
 		t.Fatalf("got %+v / %+v", f, f.Generation)
 	}
-	again, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Output: out}, time.Minute)
+	again, err := s.FinishGeneration(ctx, a.ID, tryon.Completion{Succeeded: true, Outputs: []tryon.Output{*out}}, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

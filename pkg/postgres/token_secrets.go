@@ -109,7 +109,7 @@ func endUserRateLimited(retryMS int64) error {
 // tokenAdmitSQL is tryon_admit_token: tryon_admit's arguments after the
 // token's four ($1 to $4).
 const tokenAdmitSQL = `SELECT ` + admitColumns + `
-		FROM tryon_admit_token($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`
+		FROM tryon_admit_token($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`
 
 // tokenAdmitArgs are the token's arguments of tryon_admit_token.
 func tokenAdmitArgs(t *tryon.ClientToken) []any {

@@ -115,13 +115,17 @@ func (s *Store) ListDeliveries(ctx context.Context, generationID uuid.UUID) ([]D
 	return out, translate(err, "list deliveries")
 }
 
-// PurgeExpired deletes idempotency keys older than 24 hours and rate
-// counters of past windows: housekeeping for the cron sweep.
+// PurgeExpired deletes idempotency keys (of generations and of top-ups)
+// older than 24 hours and rate counters of keys and of end users idle for
+// an hour (a counter whose time is past is the same as none):
+// housekeeping for the cron sweep.
 func (s *Store) PurgeExpired(ctx context.Context) error {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'`)
+	b.Queue(`DELETE FROM topup_checkouts WHERE created_at < now() - interval '24 hours'`)
 	b.Queue(`DELETE FROM rate_counters WHERE tat < now() - interval '1 hour'`)
+	b.Queue(`DELETE FROM end_user_rate_counters WHERE tat < now() - interval '1 hour'`)
 	return translate(s.pool.SendBatch(ctx, b).Close(), "purge")
 }

@@ -106,6 +106,9 @@ func (c *Client) CreateCheckout(ctx context.Context, r billing.CheckoutRequest) 
 	if r.CustomerID != "" {
 		params.Customer = stripe.String(r.CustomerID)
 	}
+	if r.IdempotencyKey != "" {
+		params.SetIdempotencyKey(r.IdempotencyKey)
+	}
 	s, err := c.sc.V1CheckoutSessions.Create(ctx, params)
 	if err != nil {
 		return nil, classify(err)

@@ -13,13 +13,16 @@ import (
 
 // Provider wraps p so that each call gets a span (provider, model, outcome,
 // retry-after, attempts) and feeds the provider-latency metric. A provider
-// that is also a tryon.Operator stays one. Off, it returns p itself.
+// that is also a tryon.Operator (and a tryon.Canceler) stays one. Off, it returns p itself.
 func (t *Telemetry) Provider(p tryon.Provider) tryon.Provider {
 	if t == nil || p == nil {
 		return p
 	}
 	traced := tracedProvider{t: t, next: p}
 	if op, ok := p.(tryon.Operator); ok {
+		if c, ok := p.(tryon.Canceler); ok {
+			return tracedCanceler{tracedOperator: tracedOperator{tracedProvider: traced, op: op}, c: c}
+		}
 		return tracedOperator{tracedProvider: traced, op: op}
 	}
 	return traced

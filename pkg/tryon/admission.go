@@ -23,6 +23,7 @@ type Admission struct {
 	Prompt         string
 	Width, Height  int
 	DurationSecs   int
+	NumOutputs     int // outputs asked for: the price per output times this is reserved (0 means 1)
 	Metadata       map[string]string
 	IdempotencyKey *string
 	RequestHash    []byte
@@ -60,7 +61,7 @@ type AdmitResult struct {
 	Rate    RateState
 	// GenerationID is the new generation, or the first one for a replay.
 	GenerationID uuid.UUID
-	PriceMicros  Micros
+	PriceMicros  Micros // reserved (or would have been): the price per output × the outputs asked for
 	// BalanceMicros is nil for a postpaid tenant.
 	BalanceMicros  *Micros
 	ReservedMicros Micros

@@ -30,6 +30,14 @@ const (
 	CodeUpstreamUnavailable   Code = "upstream_unavailable"
 	CodeUnavailable           Code = "unavailable"
 	CodeGenerationTimeout     Code = "generation_timeout"
+	// CodeGenerationFinished refuses to cancel a generation that already
+	// succeeded or failed.
+	CodeGenerationFinished Code = "generation_finished"
+	// CodeGone: an output erased or past its tenant's retention (410).
+	CodeGone Code = "gone"
+	// CodeGenerationProcessing: a generation still processing cannot be
+	// erased (409); cancel it or wait for it to finish.
+	CodeGenerationProcessing Code = "generation_processing"
 )
 
 // FieldError names one invalid field of a request by its JSON name (nested
@@ -99,4 +107,7 @@ var (
 	// ErrSuspended means the caller's tenant is suspended: its keys still
 	// authenticate, so it learns why it is refused.
 	ErrSuspended = &Error{Code: CodeForbidden, Message: "this account is suspended"}
+	// ErrGone means an output existed but was erased or outlived its
+	// tenant's retention: a tombstone tells it from an unknown token.
+	ErrGone = &Error{Code: CodeGone, Message: "this output was deleted (erased, or past its retention period)"}
 )

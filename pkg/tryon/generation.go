@@ -45,16 +45,19 @@ func (s Service) TryonOnly() bool { return s == ServiceFashn || s == ServiceVTO 
 type Status string
 
 // Generation states. A generation starts processing and ends exactly once in
-// succeeded or failed.
+// succeeded, failed or canceled.
 const (
 	StatusProcessing Status = "processing"
 	StatusSucceeded  Status = "succeeded"
 	StatusFailed     Status = "failed"
+	// StatusCanceled is a generation its tenant canceled while it was
+	// processing (POST /generate/:id/cancel): never billed.
+	StatusCanceled Status = "canceled"
 )
 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
-	return s == StatusProcessing || s == StatusSucceeded || s == StatusFailed
+	return s == StatusProcessing || s == StatusSucceeded || s == StatusFailed || s == StatusCanceled
 }
 
 // Mode says whether a generation is real and billed (live) or made by the fake
@@ -103,9 +106,11 @@ type Generation struct {
 	Height         int
 	DurationSecs   int // video only; 0 otherwise
 	Output         *Output
+	Outputs        []Output // every stored output, Output first; empty until success
+	NumOutputs     int      // how many outputs were asked for (1 to 4)
 	Error          *GenerationError
-	PriceMicros    Micros // reserved while processing; what success costs
-	CostMicros     Micros // what the tenant is billed: PriceMicros on live success, else 0
+	PriceMicros    Micros // reserved while processing (price per output × NumOutputs); what a full success costs
+	CostMicros     Micros // what the tenant is billed: per output × outputs returned on live success, else 0
 	LatencyMS      *int64
 	Metadata       map[string]string
 	IdempotencyKey *string
@@ -121,6 +126,8 @@ type Generation struct {
 	// time limit for synchronous providers, the job's deadline for long ones.
 	Deadline    time.Time
 	CompletedAt *time.Time
+	// Retention (retention.go): when the outputs go, and when they went.
+	Retention
 }
 
 // Expired reports whether a processing generation is past its deadline, so

@@ -34,15 +34,40 @@ type ProviderRequest struct {
 	// the output themselves; the runner converts to PNG or JPEG otherwise.
 	OutputFormat    OutputFormat
 	OutputQuality   int
+	NumOutputs      int // images to make, 1 to 4 (0 means 1): see Result; video makes one
 	DurationSeconds int // video only
 }
 
-// Result is a provider's output bytes.
+// Outputs is how many outputs the request asks for: NumOutputs, at least 1.
+func (r ProviderRequest) Outputs() int { return max(r.NumOutputs, 1) }
+
+// Result is a provider's output bytes. A request for several outputs gets
+// the first here and the others in More: models that take a count are asked
+// for it, the others are called that many times. A provider that made fewer
+// than asked (some filtered or failed) returns what it made: a partial
+// success, billed only for what came back. None at all is an error.
 type Result struct {
 	Bytes       []byte
 	ContentType string
 	Width       int
 	Height      int
+	More        []*Result
+}
+
+// All lists the result and the outputs after it, in order.
+func (r *Result) All() []*Result {
+	return append([]*Result{r}, r.More...)
+}
+
+// Results joins several outputs into one Result (the first, with the others
+// in More); nil when there are none.
+func Results(outs []*Result) *Result {
+	if len(outs) == 0 {
+		return nil
+	}
+	first := *outs[0]
+	first.More = append([]*Result(nil), outs[1:]...)
+	return &first
 }
 
 // Provider turns a request into output. Image providers finish within one

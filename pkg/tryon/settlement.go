@@ -11,12 +11,28 @@ import (
 // deadline ("the deadline wins": past it, the reservation no longer counts,
 // so a late success is recorded as timed out and not billed).
 type Completion struct {
-	Succeeded  bool
-	Output     *Output
+	Succeeded bool
+	// Outputs are what came back and was stored, the first being the
+	// generation's output; a success settles the price per output times
+	// len(Outputs).
+	Outputs    []Output
 	Error      *GenerationError
 	RetryAfter time.Duration
-	// Staged, when set, is Output's data, written with the success.
-	Staged *StagedOutput
+	// Staged, when set, is the outputs' data, written with the success.
+	Staged []*StagedOutput
+	// Readmit, when set, is the generation's admission, recorded again if a
+	// database crash lost it (admission commits asynchronously) before the
+	// generation is finished, in the same transaction. Set by the request
+	// that admitted the generation; nil for any other finisher.
+	Readmit *Admission
+}
+
+// Output is the first output, or nil.
+func (c *Completion) Output() *Output {
+	if len(c.Outputs) == 0 {
+		return nil
+	}
+	return &c.Outputs[0]
 }
 
 // TimedOut is the recorded error of a generation that ran out of time:
@@ -35,4 +51,7 @@ type FinishResult struct {
 	DeliveryID *uuid.UUID
 	// CreditsRemaining is the unreserved prepaid balance afterwards; nil for postpaid.
 	CreditsRemaining *Micros
+	// Readmitted is true when the generation's admission had been lost and
+	// was recorded again from Completion.Readmit before finishing.
+	Readmitted bool
 }

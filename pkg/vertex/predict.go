@@ -2,6 +2,7 @@ package vertex
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -89,6 +90,11 @@ func (p *Provider) Generate(ctx context.Context, req tryon.ProviderRequest) (*tr
 			Parameters: parameters{SampleCount: 1, Seed: req.Seed, PersonGeneration: "allow_adult",
 				SafetySetting: "block_medium_and_above"},
 		}
+		if i == len(req.Garments)-1 {
+			// Each garment is dressed on the last call's image: only the
+			// last call makes the variants asked for.
+			body.Parameters.SampleCount = req.Outputs()
+		}
 		// Intermediate outputs stay PNG, so that only the last is lossy.
 		if i == len(req.Garments)-1 && req.OutputFormat == tryon.FormatJPEG {
 			body.Parameters.OutputOptions = &outputOptions{MIMEType: media.JPEG, CompressionQuality: req.OutputQuality}
@@ -158,12 +164,31 @@ func parsePrediction(data []byte) (*tryon.Result, error) {
 	if len(r.Predictions) == 0 {
 		return nil, &tryon.ProviderError{Provider: Name, Kind: tryon.FailNoOutput, Message: "the model answered without an image"}
 	}
-	pr := r.Predictions[0]
-	if pr.RAIFilteredReason != "" {
-		return nil, &tryon.ProviderError{Provider: Name, Kind: tryon.FailContentBlocked,
-			Message: "the output was blocked by the provider's safety filters", Detail: truncate(pr.RAIFilteredReason)}
+	// With a sampleCount over 1, the safety filters drop samples one by one:
+	// those left are a partial success; none left is the first one's failure.
+	var outs []*tryon.Result
+	var first error
+	for _, pr := range r.Predictions {
+		out, err := parseSample(pr.BytesBase64Encoded, pr.RAIFilteredReason)
+		if err != nil {
+			first = cmp.Or(first, err)
+			continue
+		}
+		outs = append(outs, out)
 	}
-	img, err := base64.StdEncoding.DecodeString(pr.BytesBase64Encoded)
+	if len(outs) == 0 {
+		return nil, first
+	}
+	return tryon.Results(outs), nil
+}
+
+// parseSample reads one prediction: an image, or the reason it was filtered.
+func parseSample(b64, filtered string) (*tryon.Result, error) {
+	if filtered != "" {
+		return nil, &tryon.ProviderError{Provider: Name, Kind: tryon.FailContentBlocked,
+			Message: "the output was blocked by the provider's safety filters", Detail: truncate(filtered)}
+	}
+	img, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return nil, badResponse("decode image: " + err.Error())
 	}

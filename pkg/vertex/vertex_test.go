@@ -192,3 +192,24 @@ func TestBadCredentialsFailAsAuth(t *testing.T) {
 		t.Fatalf("err = %v, logs %s", err, logs.String())
 	}
 }
+
+// TestParsePredictionKeepsTheSamplesLeft: samples the safety filters
+// dropped are left out (a partial success); all dropped is content_blocked.
+func TestParsePredictionKeepsTheSamplesLeft(t *testing.T) {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewRGBA(image.Rect(0, 0, 2, 3))); err != nil {
+		t.Fatal(err)
+	}
+	img := base64.StdEncoding.EncodeToString(buf.Bytes())
+	filtered := `{"raiFilteredReason": "filtered"}`
+	out, err := parsePrediction([]byte(`{"predictions": [` + filtered + `, {"mimeType": "image/png", "bytesBase64Encoded": "` + img +
+		`"}, {"mimeType": "image/png", "bytesBase64Encoded": "` + img + `"}]}`))
+	if err != nil || len(out.All()) != 2 || out.Width != 2 || out.Height != 3 {
+		t.Fatalf("got %+v, %v; want the 2 samples left", out, err)
+	}
+	_, err = parsePrediction([]byte(`{"predictions": [` + filtered + `, ` + filtered + `]}`))
+	var pe *tryon.ProviderError
+	if !errors.As(err, &pe) || pe.Kind != tryon.FailContentBlocked {
+		t.Fatalf("all filtered: %v", err)
+	}
+}

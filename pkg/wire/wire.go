@@ -29,7 +29,9 @@ type Error struct {
 	Message string     `json:"message"`
 }
 
-// Generation is the generation object of docs/API.md.
+// Generation is the generation object of docs/API.md. Outputs lists every
+// output, Output first (empty until success); NumOutputs is how many were
+// asked for.
 type Generation struct {
 	ID              string            `json:"id"`
 	ClientID        string            `json:"client_id"`
@@ -43,6 +45,8 @@ type Generation struct {
 	Height          int               `json:"height"`
 	DurationSeconds *int              `json:"duration_seconds,omitempty"`
 	Output          *Output           `json:"output"`
+	Outputs         []Output          `json:"outputs"`
+	NumOutputs      int               `json:"num_outputs"`
 	ImageURL        *string           `json:"image_url"`
 	Error           *Error            `json:"error"`
 	CostMicros      tryon.Micros      `json:"cost_micros"`
@@ -55,6 +59,13 @@ type Generation struct {
 	Params      *tryon.Params `json:"params,omitempty"`
 	CreatedAt   string        `json:"created_at"`
 	CompletedAt *string       `json:"completed_at"`
+	// ExpiresAt is when a succeeded generation's outputs will be deleted
+	// (its tenant's retention); ExpiredAt when they were (retention or
+	// erasure); ErasedAt when the generation was erased. Each is present
+	// only when it applies.
+	ExpiresAt *string `json:"expires_at,omitempty"`
+	ExpiredAt *string `json:"expired_at,omitempty"`
+	ErasedAt  *string `json:"erased_at,omitempty"`
 }
 
 // FromGeneration renders g. baseURL makes stored paths (/assets/...)
@@ -71,6 +82,12 @@ func FromGeneration(g *tryon.Generation, baseURL string) Generation {
 	if w.Metadata == nil {
 		w.Metadata = map[string]string{}
 	}
+	w.NumOutputs = max(g.NumOutputs, 1)
+	w.Outputs = make([]Output, 0, len(g.Outputs))
+	for _, o := range g.Outputs {
+		w.Outputs = append(w.Outputs, Output{URL: AbsoluteURL(baseURL, o.URL), ContentType: o.ContentType,
+			Width: o.Width, Height: o.Height, Bytes: o.Bytes})
+	}
 	if g.DurationSecs > 0 {
 		d := g.DurationSecs
 		w.DurationSeconds = &d
@@ -79,15 +96,27 @@ func FromGeneration(g *tryon.Generation, baseURL string) Generation {
 		url := AbsoluteURL(baseURL, o.URL)
 		w.Output = &Output{URL: url, ContentType: o.ContentType, Width: o.Width, Height: o.Height, Bytes: o.Bytes}
 		w.ImageURL = &url
+		if len(w.Outputs) == 0 {
+			// Generations finished before outputs was recorded have their
+			// one output in the output_* columns only.
+			w.Outputs = []Output{*w.Output}
+		}
 	}
 	if e := g.Error; e != nil {
 		w.Error = &Error{Code: e.Code, Message: e.Message}
 	}
-	if g.CompletedAt != nil {
-		s := Time(*g.CompletedAt)
-		w.CompletedAt = &s
-	}
+	w.CompletedAt = optionalTime(g.CompletedAt)
+	w.ExpiresAt, w.ExpiredAt, w.ErasedAt = optionalTime(g.ExpiresAt), optionalTime(g.ExpiredAt), optionalTime(g.ErasedAt)
 	return w
+}
+
+// optionalTime renders a time that may be absent.
+func optionalTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := Time(*t)
+	return &s
 }
 
 // AbsoluteURL joins a stored path to the base URL; absolute URLs pass through.

@@ -1,5 +1,5 @@
 // Package blobfake is a fake Vercel Blob API for tests. It speaks the upload
-// protocol of the official @vercel/blob client (docs/PROVIDERS.md, "Vercel Blob"),
+// and delete protocols of the official @vercel/blob client (docs/PROVIDERS.md, "Vercel Blob"),
 // refuses any request that strays from it, keeps the objects in memory and
 // serves them back at the URLs it hands out, so a test can read what a real
 // store would serve.
@@ -26,7 +26,8 @@ import (
 // StoreID is the fake store's ID, the fourth "_" field of its token.
 const StoreID = "FakeStore0123456"
 
-// Fault is a failure the fake answers to an upload instead of storing it.
+// Fault is a failure the fake answers to an upload or a delete instead of
+// doing it.
 // The statuses are plausible rather than documented: the official client
 // decides by the JSON code alone, and package blob must do the same.
 type Fault string
@@ -70,6 +71,7 @@ type Server struct {
 	mu         sync.Mutex
 	blobs      map[string]Blob
 	requests   []Request
+	deletes    []DeleteRequest
 	faults     []Fault
 	retryAfter int
 	maxBytes   int
@@ -91,6 +93,7 @@ func New(tb testing.TB) *Server {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("PUT /{$}", s.handlePut)
+	mux.HandleFunc("POST /delete", s.handleDelete)
 	mux.HandleFunc("GET /{pathname...}", s.handleGet)
 	s.Server = httptest.NewServer(mux)
 	tb.Cleanup(func() {
@@ -177,47 +180,7 @@ func (s *Server) handlePut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, code, msg)
 		return
 	}
-	// Faults are taken only by valid requests, so a test injecting one
-	// still learns whether the client spoke the protocol.
-	s.mu.Lock()
-	var fault Fault
-	if len(s.faults) > 0 {
-		fault, s.faults = s.faults[0], s.faults[1:]
-	}
-	retryAfter := s.retryAfter
-	s.mu.Unlock()
-	switch fault {
-	case Forbidden:
-		writeError(w, http.StatusForbidden, "forbidden", "Access denied, please provide a valid token for this resource.")
-		return
-	case StoreNotFound:
-		writeError(w, http.StatusNotFound, "store_not_found", "This store does not exist.")
-		return
-	case FileTooLarge:
-		writeError(w, http.StatusBadRequest, "file_too_large", "the file length cannot be greater than "+strconv.Itoa(maxBytes)+" bytes")
-		return
-	case ServiceUnavailable:
-		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "The blob service is currently not available.")
-		return
-	case RateLimited:
-		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
-		writeError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests.")
-		return
-	case BadGateway:
-		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusBadGateway)
-		io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
-		return
-	case Hang:
-		select {
-		case s.hanging <- struct{}{}:
-		case <-s.closing:
-			return
-		}
-		select {
-		case <-r.Context().Done():
-		case <-s.closing:
-		}
+	if s.fail(w, r, maxBytes) {
 		return
 	}
 	if len(body) > maxBytes {
@@ -227,30 +190,59 @@ func (s *Server) handlePut(w http.ResponseWriter, r *http.Request) {
 	s.store(w, r, pathname, body)
 }
 
-// check validates the request the way the protocol requires, returning
+// fail answers the next queued fault, if any, and reports whether it did.
+// Faults are taken only by valid requests, so a test injecting one still
+// learns whether the client spoke the protocol.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, maxBytes int) bool {
+	s.mu.Lock()
+	var fault Fault
+	if len(s.faults) > 0 {
+		fault, s.faults = s.faults[0], s.faults[1:]
+	}
+	retryAfter := s.retryAfter
+	s.mu.Unlock()
+	switch fault {
+	case "":
+		return false
+	case Forbidden:
+		writeError(w, http.StatusForbidden, "forbidden", "Access denied, please provide a valid token for this resource.")
+	case StoreNotFound:
+		writeError(w, http.StatusNotFound, "store_not_found", "This store does not exist.")
+	case FileTooLarge:
+		writeError(w, http.StatusBadRequest, "file_too_large", "the file length cannot be greater than "+strconv.Itoa(maxBytes)+" bytes")
+	case ServiceUnavailable:
+		writeError(w, http.StatusServiceUnavailable, "service_unavailable", "The blob service is currently not available.")
+	case RateLimited:
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		writeError(w, http.StatusTooManyRequests, "rate_limited", "Too many requests.")
+	case BadGateway:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		io.WriteString(w, "<html><body>502 Bad Gateway</body></html>")
+	case Hang:
+		select {
+		case s.hanging <- struct{}{}:
+		case <-s.closing:
+			return true
+		}
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+	}
+	return true
+}
+
+// check validates an upload the way the protocol requires, returning
 // the error to answer or an empty code. Every header is checked, so that a
 // client test passing against the fake means the client sent what the real
 // API wants.
 func (s *Server) check(r *http.Request, pathname string) (status int, code, msg string) {
+	if status, code, msg := s.checkAuth(r); code != "" {
+		return status, code, msg
+	}
 	h := r.Header
-	bearer, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
-	if !ok || bearer == "" {
-		return http.StatusForbidden, "forbidden", "Access denied, please provide a valid token for this resource."
-	}
-	parts := strings.SplitN(bearer, "_", 5)
-	if len(parts) == 5 && bearer != s.Token && parts[3] != StoreID {
-		// A well-formed token of another store: what a deleted store's
-		// token gets.
-		return http.StatusNotFound, "store_not_found", "This store does not exist."
-	}
-	if bearer != s.Token {
-		return http.StatusForbidden, "forbidden", "Access denied, please provide a valid token for this resource."
-	}
 	switch {
-	case h.Get("X-Api-Version") != "12":
-		return http.StatusBadRequest, "bad_request", "x-api-version must be 12, got " + strconv.Quote(h.Get("X-Api-Version"))
-	case h.Get("X-Vercel-Blob-Store-Id") != StoreID:
-		return http.StatusBadRequest, "bad_request", "x-vercel-blob-store-id does not match the token's store"
 	case h.Get("X-Vercel-Blob-Access") != "public":
 		return http.StatusBadRequest, "bad_request", `x-vercel-blob-access must be "public"`
 	case !isFlag(h.Values("X-Add-Random-Suffix")):
@@ -270,6 +262,32 @@ func (s *Server) check(r *http.Request, pathname string) (status int, code, msg 
 		if n, err := strconv.Atoi(v[0]); len(v) != 1 || err != nil || n < 60 {
 			return http.StatusBadRequest, "bad_request", "x-cache-control-max-age must be a number of seconds, at least 60"
 		}
+	}
+	return 0, "", ""
+}
+
+// checkAuth checks what every API request carries: the token, the API
+// version and the store ID.
+func (s *Server) checkAuth(r *http.Request) (status int, code, msg string) {
+	h := r.Header
+	bearer, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
+	if !ok || bearer == "" {
+		return http.StatusForbidden, "forbidden", "Access denied, please provide a valid token for this resource."
+	}
+	parts := strings.SplitN(bearer, "_", 5)
+	if len(parts) == 5 && bearer != s.Token && parts[3] != StoreID {
+		// A well-formed token of another store: what a deleted store's
+		// token gets.
+		return http.StatusNotFound, "store_not_found", "This store does not exist."
+	}
+	if bearer != s.Token {
+		return http.StatusForbidden, "forbidden", "Access denied, please provide a valid token for this resource."
+	}
+	switch {
+	case h.Get("X-Api-Version") != "12":
+		return http.StatusBadRequest, "bad_request", "x-api-version must be 12, got " + strconv.Quote(h.Get("X-Api-Version"))
+	case h.Get("X-Vercel-Blob-Store-Id") != StoreID:
+		return http.StatusBadRequest, "bad_request", "x-vercel-blob-store-id does not match the token's store"
 	}
 	return 0, "", ""
 }
@@ -326,6 +344,83 @@ func (s *Server) store(w http.ResponseWriter, r *http.Request, pathname string, 
 		ContentDisposition: fmt.Sprintf("inline; filename=%q", path.Base(pathname)),
 		ETag:               b.ETag,
 	})
+}
+
+// DeleteRequest is a delete as the fake received it, kept whether or not
+// it succeeded.
+type DeleteRequest struct {
+	Header http.Header
+	// URLs is the body's "urls", or nil when the body was not the JSON
+	// the protocol asks for.
+	URLs []string
+}
+
+// Deletes returns every delete request received so far, in order.
+func (s *Server) Deletes() []DeleteRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]DeleteRequest(nil), s.deletes...)
+}
+
+// handleDelete removes blobs by URL, as del() asks: POST /delete with
+// {"urls": [...]}. A URL of no stored blob is no error (deleting twice is
+// allowed), but a URL of another host is refused: it names no blob of this
+// store, and a client sending one has a bug a test should see.
+func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", "could not read the body")
+		return
+	}
+	var req struct {
+		URLs []string `json:"urls"`
+	}
+	jsonErr := json.Unmarshal(body, &req)
+	s.mu.Lock()
+	s.deletes = append(s.deletes, DeleteRequest{Header: r.Header.Clone(), URLs: req.URLs})
+	maxBytes := s.maxBytes
+	s.mu.Unlock()
+	if status, code, msg := s.checkAuth(r); code != "" {
+		writeError(w, status, code, msg)
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		writeError(w, http.StatusBadRequest, "bad_request", "content-type must be application/json")
+		return
+	}
+	if jsonErr != nil || len(req.URLs) == 0 {
+		writeError(w, http.StatusBadRequest, "bad_request", `the body must be {"urls": [...]} with at least one URL`)
+		return
+	}
+	var pathnames []string
+	for _, u := range req.URLs {
+		pathname, ok := s.pathnameOf(u)
+		if !ok {
+			writeError(w, http.StatusBadRequest, "bad_request", "not a URL of this store: "+strconv.Quote(u))
+			return
+		}
+		pathnames = append(pathnames, pathname)
+	}
+	if s.fail(w, r, maxBytes) {
+		return
+	}
+	s.mu.Lock()
+	for _, p := range pathnames {
+		delete(s.blobs, p)
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, "{}")
+}
+
+// pathnameOf returns the pathname a URL this fake handed out names.
+func (s *Server) pathnameOf(raw string) (string, bool) {
+	u, err := url.Parse(raw)
+	base, _ := url.Parse(s.URL)
+	if err != nil || u.Scheme != base.Scheme || u.Host != base.Host || len(u.Path) < 2 {
+		return "", false
+	}
+	return strings.TrimPrefix(u.Path, "/"), true
 }
 
 // handleGet serves a stored blob as the CDN would.

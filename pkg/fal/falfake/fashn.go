@@ -90,6 +90,9 @@ func (s *Server) handleFashn(w http.ResponseWriter, r *http.Request) {
 		ext, contentType = "jpeg", "image/jpeg"
 	}
 	n := max(in.NumSamples, 1)
+	if sc == Partial {
+		n = 1
+	}
 	images := make([]outFile, 0, n)
 	for i := range n {
 		// The picture follows the inputs, so a chained call shows it got the

@@ -24,6 +24,7 @@ const (
 	Unavailable   Scenario = "[fal:503]"            // 503, runner_scheduling_failure
 	Malformed     Scenario = "[fal:malformed]"      // 200 with truncated JSON
 	NoImages      Scenario = "[fal:no_images]"      // 200 with an empty images list
+	Partial       Scenario = "[fal:partial]"        // 200 with only the first of the images asked for (the others filtered)
 	DataURL       Scenario = "[fal:data_url]"       // 200, images[0].url is a data: URI
 	MissingFile   Scenario = "[fal:missing_file]"   // 200, images[0].url answers 404
 	Flaky         Scenario = "[fal:flaky]"          // 503 the first time a prompt is seen, then success
@@ -40,7 +41,7 @@ const (
 // Scenarios lists every token, for tests that walk them all.
 var Scenarios = []Scenario{
 	Unauthorized, Forbidden, LockedBalance, Validation, ContentPolicy, RateLimited,
-	InternalError, Unavailable, Malformed, NoImages, DataURL, MissingFile, Flaky, Hang, NeedsRetry, NoRetry,
+	InternalError, Unavailable, Malformed, NoImages, Partial, DataURL, MissingFile, Flaky, Hang, NeedsRetry, NoRetry,
 }
 
 // ScenarioOf returns the first known token in prompt, or Normal.
@@ -158,6 +159,9 @@ func (s *Server) run(w http.ResponseWriter, sc Scenario, in input, pro bool) {
 		ext, contentType = "jpeg", "image/jpeg"
 	}
 	n := max(in.NumImages, 1)
+	if sc == Partial {
+		n = 1
+	}
 	images := make([]outFile, 0, n)
 	for i := range n {
 		data := render(width, height, in.Prompt, i, ext)

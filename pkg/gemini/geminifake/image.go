@@ -171,7 +171,15 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 	}
 	textPart := func(t string) map[string]any { return map[string]any{"text": t} }
 
-	switch tok := firstToken(prompt, outcomeTokens); {
+	var seed []byte
+	if gc := req.GenerationConfig; gc != nil {
+		seed = gc.Seed
+	}
+	tok := firstToken(prompt, outcomeTokens)
+	if tok == "" && safetyForSeed(prompt, seed) {
+		tok = TokenImageSafety
+	}
+	switch {
 	case tok == TokenBlock:
 		writeJSON(w, map[string]any{
 			"promptFeedback": map[string]any{"blockReason": "PROHIBITED_CONTENT"},

@@ -38,6 +38,29 @@ const (
 
 // TokenVeoErrorWith returns the token that ends an operation with the gRPC
 // error code n (8 RESOURCE_EXHAUSTED, 14 UNAVAILABLE, 3 INVALID_ARGUMENT...).
+// TokenSafetyForSeed makes a call seeded with seed finish IMAGE_SAFETY
+// while calls with other seeds succeed: how a test fails some of a
+// request's concurrent calls.
+func TokenSafetyForSeed(seed int64) string {
+	return "[gemini:image_safety_seed=" + strconv.FormatInt(seed, 10) + "]"
+}
+
+var safetySeedToken = regexp.MustCompile(`\[gemini:image_safety_seed=(\d{1,10})\]`)
+
+// safetyForSeed reports whether the prompt asks a call with this seed
+// (the raw JSON of generationConfig.seed) to be filtered.
+func safetyForSeed(text string, seed []byte) bool {
+	if len(seed) == 0 {
+		return false
+	}
+	for _, m := range safetySeedToken.FindAllStringSubmatch(text, -1) {
+		if m[1] == strings.TrimSpace(string(seed)) {
+			return true
+		}
+	}
+	return false
+}
+
 func TokenVeoErrorWith(n int) string { return TokenVeoErrorCode + strconv.Itoa(n) + "]" }
 
 var veoErrorToken = regexp.MustCompile(`\[veo:error_code=(\d{1,3})\]`)

@@ -34,6 +34,9 @@
 //	[veo:download_404]    done, but the video download answers 404 (expired)
 //	[veo:big]             done, and the video has the size set by SetBigVideoSize
 //
+// An operation's :cancel (POST .../operations/{id}:cancel) stops a running
+// one: it then polls as done with error code 1, CANCELLED (cancel.go).
+//
 // The [gemini:...] failure tokens also apply to predictLongRunning. Without
 // a token, generateContent answers a real PNG whose pixel size is the one
 // Google documents for the requested model, aspectRatio and imageSize
@@ -107,6 +110,7 @@ func New() *Server {
 	// The model and method share one path segment ("gemini-2.5-flash-image:generateContent").
 	mux.Handle("POST /v1beta/models/{call}", http.HandlerFunc(s.handleModelCall))
 	mux.Handle("GET /v1beta/models/{model}/operations/{id}", s.record(RouteOperation, s.handleOperation))
+	mux.Handle("POST /v1beta/models/{model}/operations/{id}", s.record(RouteCancel, s.handleCancel))
 	mux.Handle("GET /v1beta/files/{file}", s.record(RouteDownload, s.handleDownload))
 	mux.Handle("GET /storage/videos/{file}", s.record(RouteStorage, s.handleStorage))
 	s.srv = httptest.NewServer(mux)

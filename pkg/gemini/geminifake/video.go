@@ -179,6 +179,7 @@ func (s *Server) handleOperation(w http.ResponseWriter, r *http.Request) {
 
 // veoErrorMessages are the words Google's operations use for some gRPC codes.
 var veoErrorMessages = map[int]string{
+	1:  cancelledMessage, // CANCELLED (cancel.go)
 	3:  "Unsupported parameter combination for this model.",
 	8:  "Resource has been exhausted (e.g. check quota).",
 	14: "The service is currently unavailable.",

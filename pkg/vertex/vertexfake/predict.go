@@ -109,10 +109,29 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 		mime = o.MIMEType
 	}
 	// Virtual Try-On answers at the person photo's size.
-	b := person.Bounds()
+	// sampleCount samples (1 when absent), sample i a shade lighter than
+	// OutputColor by i, so a test can tell them apart.
+	var predictions []any
+	for i := range max(req.Parameters.SampleCount, 1) {
+		if sc == PartlyFiltered && i > 0 {
+			predictions = append(predictions, map[string]string{
+				"raiFilteredReason": "Your current safety filter threshold filtered out the generated image. Support codes: 12345678"})
+			continue
+		}
+		predictions = append(predictions, map[string]string{
+			"mimeType": mime, "bytesBase64Encoded": base64.StdEncoding.EncodeToString(sample(person.Bounds(), mime, i))})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"predictions": predictions})
+}
+
+// sample encodes sample i: the person photo's size, filled with
+// OutputColor lightened by i.
+func sample(b image.Rectangle, mime string, i int) []byte {
 	out := image.NewRGBA(b)
-	for i := 0; i < len(out.Pix); i += 4 {
-		out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = OutputColor.R, OutputColor.G, OutputColor.B, 0xff
+	c := OutputColor
+	c.R += uint8(i)
+	for j := 0; j < len(out.Pix); j += 4 {
+		out.Pix[j], out.Pix[j+1], out.Pix[j+2], out.Pix[j+3] = c.R, c.G, c.B, 0xff
 	}
 	var buf bytes.Buffer
 	if mime == "image/jpeg" {
@@ -120,8 +139,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	} else {
 		_ = png.Encode(&buf, out)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"predictions": []any{map[string]string{
-		"mimeType": mime, "bytesBase64Encoded": base64.StdEncoding.EncodeToString(buf.Bytes())}}})
+	return buf.Bytes()
 }
 
 // check validates a request as the model's documentation describes it and

@@ -43,6 +43,10 @@ const (
 	Unauthorize Scenario = "unauthorized" // 401 UNAUTHENTICATED from :predict
 )
 
+// PartlyFiltered answers a sampleCount over 1 with its first sample and a
+// raiFilteredReason for each of the others.
+const PartlyFiltered Scenario = "partly_filtered"
+
 // Server is a running fake. Its methods are safe for concurrent use.
 type Server struct {
 	srv *httptest.Server
