@@ -92,8 +92,11 @@ func (r *Runner) finishBy(b Budget) time.Time {
 // store copies a provider's outputs into storage, the first under the
 // generation's id and output i (from 1) under id-(i+1). A storage failure
 // that is the database being unavailable is retried until until, then
-// returned as an error (the outputs are kept by the caller); any other
-// failure becomes the generation's failure.
+// returned as an error (the outputs are kept by the caller). Any other
+// failure of the first output becomes the generation's failure; of a later
+// one, it ends the storing: the outputs stored so far are a partial
+// success, settled for what they are, so none of them is left in storage
+// with nothing pointing at it.
 func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result, until time.Time) (tryon.Completion, error) {
 	c := tryon.Completion{Succeeded: true}
 	for i, o := range out.All() {
@@ -127,6 +130,9 @@ func (r *Runner) store(ctx context.Context, id uuid.UUID, out *tryon.Result, unt
 		}
 		if err != nil {
 			r.Log.Error("store output", "generation", id, "output", i, "error", err)
+			if i > 0 {
+				return c, nil
+			}
 			return tryon.Completion{Error: &tryon.GenerationError{Code: tryon.CodeUpstreamError,
 				Message: "the output could not be stored"}}, nil
 		}

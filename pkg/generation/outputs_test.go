@@ -397,6 +397,34 @@ func TestSeveralOutputsGoToVercelBlob(t *testing.T) {
 	fetchOutputs(t, env, g)
 }
 
+// A later output that cannot be stored ends the storing: the outputs
+// already stored are a partial success, billed for what they are, and
+// none is left in the Blob store unreferenced.
+func TestAnOutputThatCannotBeStoredIsNotBilledNorOrphaned(t *testing.T) {
+	store := blobfake.New(t)
+	env := apptest.New(t, apptest.Options{Settings: map[string]string{
+		"BLOB_READ_WRITE_TOKEN": store.Token, "VERCEL_BLOB_API_URL": store.URL}})
+	balance := tryon.Micros(1_000_000)
+	shop := env.Tenant(apptest.TenantOptions{BalanceMicros: &balance})
+	store.Inject(blobfake.Pass, blobfake.Forbidden)
+	g := env.Generate(shop.LiveKey, map[string]any{"prompt": "a hat", "num_outputs": 3}).Generation(t)
+	if g.Status != tryon.StatusSucceeded || len(g.Outputs) != 1 || g.Output == nil || g.Output.URL != g.Outputs[0].URL {
+		t.Fatalf("generation %s with %d outputs, want succeeded with the one stored", g.Status, len(g.Outputs))
+	}
+	if g.CostMicros != 40_000 {
+		t.Errorf("cost %d, want one output's price, 40000", g.CostMicros)
+	}
+	if stored := len(store.Requests()); stored != 2 {
+		t.Errorf("%d uploads, want 2 (the second refused, no third tried)", stored)
+	}
+	if _, ok := store.Blob(strings.TrimPrefix(g.Outputs[0].URL, store.URL+"/")); !ok {
+		t.Errorf("the stored output %s is not in the store", g.Outputs[0].URL)
+	}
+	if l := readLedger(t, env, shop.Client.ID); l.charged != int64(g.CostMicros) || l.usageRows != int64(g.CostMicros) || l.reserved != 0 {
+		t.Fatalf("ledger %+v, want %d charged", l, g.CostMicros)
+	}
+}
+
 // TestClientTokenSpendCapCountsEveryOutput: a client token's spending cap
 // counts the price of every output asked for, as the reservation does.
 func TestClientTokenSpendCapCountsEveryOutput(t *testing.T) {

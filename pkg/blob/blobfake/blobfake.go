@@ -40,6 +40,9 @@ const (
 	ServiceUnavailable Fault = "service_unavailable" // 503
 	RateLimited        Fault = "rate_limited"        // 429 with a retry-after header
 	BadGateway         Fault = "bad_gateway"         // 502 with an HTML body, as from a proxy
+	// Pass lets a request through as usual: Inject(Pass, Forbidden) fails
+	// the second upload, not the first.
+	Pass Fault = ""
 	// Hang holds the request until the client gives up or the server
 	// closes, announcing itself on Hanging first.
 	Hang Fault = "hang"
