@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -175,6 +176,9 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 	if gc := req.GenerationConfig; gc != nil {
 		seed = gc.Seed
 	}
+	// A seeded call draws its own image, as the model's sampling would:
+	// N calls seeded seed+i (several outputs) answer N different images.
+	final := seededColor(seed)
 	tok := firstToken(prompt, outcomeTokens)
 	if tok == "" && safetyForSeed(prompt, seed) {
 		tok = TokenImageSafety
@@ -211,13 +215,13 @@ func (s *Server) generateContent(w http.ResponseWriter, r *http.Request, model s
 				thought,
 				map[string]any{"text": "Adjusting the fit of the sleeves.", "thought": true},
 				textPart("Here is the result."),
-				imagePart(width, height, ImageColor),
+				imagePart(width, height, final),
 			}},
 			"finishReason": "STOP",
 		})
 	default:
 		answer(map[string]any{
-			"content":      map[string]any{"role": "model", "parts": []any{imagePart(width, height, ImageColor)}},
+			"content":      map[string]any{"role": "model", "parts": []any{imagePart(width, height, final)}},
 			"finishReason": "STOP",
 		})
 	}
@@ -358,4 +362,17 @@ func renderPNG(w, h int, c color.RGBA) []byte {
 	}
 	b, _ := pngCache.LoadOrStore(key, buf.Bytes())
 	return b.([]byte)
+}
+
+// seededColor is ImageColor for an unseeded call, and for a seeded one a
+// shade of it that the seed picks (its blue channel moved by 37 per unit),
+// so that differently seeded calls answer visibly different images.
+func seededColor(seed []byte) color.RGBA {
+	c := ImageColor
+	n, err := strconv.ParseInt(strings.TrimSpace(string(seed)), 10, 64)
+	if len(seed) == 0 || err != nil {
+		return c
+	}
+	c.B += uint8((n % 7) * 37)
+	return c
 }

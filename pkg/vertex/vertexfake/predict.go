@@ -110,7 +110,7 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 	}
 	// Virtual Try-On answers at the person photo's size.
 	// sampleCount samples (1 when absent), sample i a shade lighter than
-	// OutputColor by i, so a test can tell them apart.
+	// OutputColor, so a test can tell them apart.
 	var predictions []any
 	for i := range max(req.Parameters.SampleCount, 1) {
 		if sc == PartlyFiltered && i > 0 {
@@ -125,11 +125,12 @@ func (s *Server) handlePredict(w http.ResponseWriter, r *http.Request) {
 }
 
 // sample encodes sample i: the person photo's size, filled with
-// OutputColor lightened by i.
+// OutputColor lightened by 40 per sample, far enough for the samples to
+// stay apart when encoded as JPEG.
 func sample(b image.Rectangle, mime string, i int) []byte {
 	out := image.NewRGBA(b)
 	c := OutputColor
-	c.R += uint8(i)
+	c.R += uint8(i * 40)
 	for j := 0; j < len(out.Pix); j += 4 {
 		out.Pix[j], out.Pix[j+1], out.Pix[j+2], out.Pix[j+3] = c.R, c.G, c.B, 0xff
 	}
