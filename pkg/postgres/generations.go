@@ -72,6 +72,14 @@ func (s *Store) FindGeneration(ctx context.Context, id uuid.UUID) (*tryon.Genera
 // generation if it is past its deadline, takes its poll lease when it is a
 // long-running job due for a poll (pollLease > 0), and returns it: all in one
 // round trip. clientID scopes the read to a tenant; uuid.Nil (admin) reads any.
+//
+// The rate limit is the batch's last statement (as in ReadMetrics): the
+// batch is one implicit transaction, and counting the request locks the
+// key's rate_counters row until it commits. First, the lock would be held
+// through the reads, so that one key's reads (a client polling, a shop's
+// page views) would run one at a time; last, it is held for no more than
+// the commit. A refused read therefore still reads; if it took a poll
+// lease, the lease is given back, so that the next reader polls.
 func (s *Store) ReadGeneration(ctx context.Context, p *tryon.Principal, id uuid.UUID, pollLease, webhookLease time.Duration) (*tryon.Read[*tryon.Generation], error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
@@ -80,37 +88,51 @@ func (s *Store) ReadGeneration(ctx context.Context, p *tryon.Principal, id uuid.
 		scope = &p.Client.ID
 	}
 	b := &pgx.Batch{}
-	queueRate(b, p)
 	b.Queue(`SELECT delivery_id FROM `+expireCall, expireArgs(id, scope, 1, webhookLease)...)
 	b.Queue(`UPDATE generations SET poll_lease_until = now() + $3 * interval '1 millisecond'
 		WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2) AND $3 > 0 AND status = 'processing'
 		  AND operation IS NOT NULL AND deadline > now()
 		  AND (poll_lease_until IS NULL OR poll_lease_until <= now())`, id, scope, pollLease.Milliseconds())
 	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1 AND ($2::uuid IS NULL OR g.client_id = $2)`, id, scope)
+	queueRate(b, p)
 	res := s.pool.SendBatch(ctx, b)
-	defer res.Close()
 	r := &tryon.Read[*tryon.Generation]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
+	g, readErr := func() (*tryon.Generation, error) {
+		if err := scanDeliveries(res, &r.Expired); err != nil {
+			return nil, err
+		}
+		tag, err := res.Exec()
+		if err != nil {
+			return nil, err
+		}
+		r.Claimed = tag.RowsAffected() == 1
+		return scanGeneration(res.QueryRow())
+	}()
+	readErr = translate(readErr, "read generation")
+	if readErr != nil && readErr != tryon.ErrNotFound {
+		res.Close()
+		return nil, readErr
+	}
 	if err := scanRate(res.QueryRow(), &r.Rate); err != nil {
+		res.Close()
 		return nil, err
 	}
-	if err := r.Rate.Verdict(); err != nil {
-		return r, err
-	}
-	if err := scanDeliveries(res, &r.Expired); err != nil {
-		return nil, err
-	}
-	tag, err := res.Exec()
-	if err != nil {
+	if err := res.Close(); err != nil {
 		return nil, translate(err, "read generation")
 	}
-	r.Claimed = tag.RowsAffected() == 1
-	g, err := scanGeneration(res.QueryRow())
-	if err != nil {
-		err = translate(err, "read generation")
-		if err == tryon.ErrNotFound {
-			return r, err
+	if err := r.Rate.Verdict(); err != nil {
+		if r.Claimed {
+			// Refused: this request will not poll, so the lease it took
+			// must not keep the next reader waiting for it to run out.
+			r.Claimed = false
+			if herr := s.HoldPoll(ctx, id, 0); herr != nil {
+				return nil, herr
+			}
 		}
-		return nil, err
+		return r, err
+	}
+	if readErr != nil {
+		return r, readErr
 	}
 	r.Value = g
 	return r, nil
@@ -129,7 +151,6 @@ func (s *Store) ListGenerations(ctx context.Context, p *tryon.Principal, f tryon
 	}
 	clientID := p.ClientID()
 	b := &pgx.Batch{}
-	queueRate(b, p)
 	b.Queue(`SELECT delivery_id FROM `+expireCall, expireArgs(nil, clientID, 100, webhookLease)...)
 	b.Queue(`SELECT `+generationColumns+` FROM generations g
 		WHERE g.client_id = $1
@@ -137,15 +158,12 @@ func (s *Store) ListGenerations(ctx context.Context, p *tryon.Principal, f tryon
 		  AND ($4 = '' OR g.status = $4) AND ($5 = '' OR g.service = $5) AND ($6 = '' OR g.mode = $6)
 		ORDER BY g.created_at DESC, g.id DESC
 		LIMIT $7`, clientID, cursorAt, cursorID, string(f.Status), string(f.Service), string(f.Mode), f.Limit+1)
+	// The rate limit last, as in ReadGeneration: its row stays locked only
+	// for the commit, not through the page's read.
+	queueRate(b, p)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
 	r := &tryon.Read[tryon.Page]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
-	if err := scanRate(res.QueryRow(), &r.Rate); err != nil {
-		return nil, err
-	}
-	if err := r.Rate.Verdict(); err != nil {
-		return r, err
-	}
 	if err := scanDeliveries(res, &r.Expired); err != nil {
 		return nil, err
 	}
@@ -156,6 +174,12 @@ func (s *Store) ListGenerations(ctx context.Context, p *tryon.Principal, f tryon
 	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*tryon.Generation, error) { return scanGeneration(row) })
 	if err != nil {
 		return nil, translate(err, "list generations")
+	}
+	if err := scanRate(res.QueryRow(), &r.Rate); err != nil {
+		return nil, err
+	}
+	if err := r.Rate.Verdict(); err != nil {
+		return r, err
 	}
 	if len(items) > f.Limit {
 		items = items[:f.Limit]
