@@ -24,6 +24,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/tryonhq/tryon/pkg/pgtest"
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 )
 
 // Where the browser tests find their tools, and how a developer installs
@@ -89,7 +90,7 @@ func startDev(t *testing.T, env map[string]string) devServer {
 	t.Helper()
 	db := pgtest.URL(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut syncbuffer.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, []string{"dev", "-port", "0"}, func(n string) (string, bool) {

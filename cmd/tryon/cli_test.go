@@ -13,6 +13,7 @@ import (
 
 	"github.com/tryonhq/tryon/pkg/apptest"
 	"github.com/tryonhq/tryon/pkg/pgtest"
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 )
 
 // cli runs the tryon command in-process against a database.
@@ -201,7 +202,7 @@ func expectJSON404(t *testing.T, base string) {
 func TestServeListensWhereAsked(t *testing.T) {
 	db := pgtest.URL(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut syncbuffer.Buffer
 	done := make(chan error, 1)
 	env := map[string]string{"DATABASE_URL": db, "PROVIDER_BANANA": "fake", "PROVIDER_BANANA_PRO": "fake", "PROVIDER_VEO3": "fake"}
 	go func() {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tryonhq/tryon/pkg/pgtest"
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 	"github.com/tryonhq/tryon/pkg/webhook"
 )
 
@@ -68,7 +69,7 @@ func runningDev(t *testing.T, args ...string) (base, testKey, printed string, st
 	t.Helper()
 	db := pgtest.URL(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
+	var out, errOut syncbuffer.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"dev", "-port", "0"}, args...), func(n string) (string, bool) {

@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +21,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/fal/falfake"
 	"github.com/tryonhq/tryon/pkg/media"
 	"github.com/tryonhq/tryon/pkg/retry"
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -29,29 +29,11 @@ import (
 // run in milliseconds without depending on timing.
 var fastRetry = retry.Policy{Waits: []time.Duration{time.Millisecond, 2 * time.Millisecond}, MaxRetryAfter: 20 * time.Second}
 
-// syncBuffer is a log sink safe to read while the provider may still write.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // testEnv is a fake fal, a provider pointed at it, and the provider's log.
 type testEnv struct {
 	fake *falfake.Server
 	p    *Provider
-	logs *syncBuffer
+	logs *syncbuffer.Buffer
 }
 
 func newTestEnv(t *testing.T) *testEnv {
@@ -59,7 +41,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	fake := falfake.New()
 	t.Cleanup(fake.Close)
 	fake.RetryAfter = ""
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	p := New(Config{
 		Key:        fake.Key,
 		BaseURL:    fake.URL(),

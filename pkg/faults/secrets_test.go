@@ -1,14 +1,12 @@
 package faults_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,26 +18,9 @@ import (
 	"github.com/tryonhq/tryon/pkg/gemini/geminifake"
 	"github.com/tryonhq/tryon/pkg/pgcluster"
 	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
-
-// lockedBuffer collects the app's log lines from concurrent requests.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // TestNoSecretInAnswersOrLogs drives the paths where a secret could leak
 // (unknown, revoked and malformed keys, every provider failure, the
@@ -83,7 +64,7 @@ func TestNoSecretInAnswersOrLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &lockedBuffer{}
+	logs := &syncbuffer.Buffer{}
 	a, err := app.New(cfg, app.Options{Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		AllowPrivate: apptest.Loopback, MaxDurations: map[string]time.Duration{"generate": 10 * time.Second}})
 	if err != nil {

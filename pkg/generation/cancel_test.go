@@ -19,6 +19,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/blob/blobfake"
 	"github.com/tryonhq/tryon/pkg/fake"
 	"github.com/tryonhq/tryon/pkg/gemini/geminifake"
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -548,29 +549,11 @@ func TestCancelWhileImageInFlightDeletesTheBlob(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the app's goroutines may write to at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A provider that refuses the upstream cancel does not stop ours: the
 // answer is the same, the refusal is logged at WARN, and the provider's
 // key is nowhere in the logs.
 func TestCancelSurvivesAFailedUpstreamCancel(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	env, gem := geminiEnvWith(t, apptest.Options{Log: slog.New(slog.NewJSONHandler(logs, nil))})
 	shop := env.Tenant(apptest.TenantOptions{})
 	job := env.Generate(shop.LiveKey, map[string]any{"prompt": "a coat " + geminifake.TokenVeoPolls(1000), "service": "veo3"},

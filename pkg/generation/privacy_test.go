@@ -13,11 +13,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/tryonhq/tryon/pkg/apptest"
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 )
 
 // noisePNG is a photo stand-in no encoder could produce by chance: random
@@ -103,29 +103,11 @@ func TestNoInputImageIsStored(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a log sink the server writes to from many goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestLogsHoldNoPromptOrImage captures the server's logs at debug level
 // through whole request cycles (successes, refusals, provider failures,
 // reads, erasure, the sweep) and looks for the prompt and the images.
 func TestLogsHoldNoPromptOrImage(t *testing.T) {
-	logs := &lockedBuffer{}
+	logs := &syncbuffer.Buffer{}
 	env := apptest.New(t, apptest.Options{Settings: map[string]string{"LOG_LEVEL": "debug"},
 		Log: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	shop := env.Tenant(apptest.TenantOptions{RequestsPerMinute: 1000})

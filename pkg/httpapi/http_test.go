@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tryonhq/tryon/pkg/apikey"
@@ -17,6 +16,7 @@ import (
 	"github.com/tryonhq/tryon/pkg/config"
 	"github.com/tryonhq/tryon/pkg/httpapi"
 	"github.com/tryonhq/tryon/pkg/postgres"
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
@@ -235,24 +235,6 @@ func TestHealthWithTheDatabaseDown(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects log lines written by the server's goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // Every error answer's log line carries its cause, not only internal
 // errors: an operator reading a 503 unavailable line learns why (issue 10,
 // item 12). The answer itself still names nothing of the configuration.
@@ -269,7 +251,7 @@ func TestErrorLogLinesCarryTheirCause(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	logs := &lockedBuffer{}
+	logs := &syncbuffer.Buffer{}
 	s := httpapi.NewServer(cfg, postgres.NewStore(pool), nil, slog.New(slog.NewJSONHandler(logs, nil)))
 	srv := bridgetest.NewServer(t, s.Function, bridgetest.OriginalPath)
 	key, err := apikey.New(tryon.KeyLive)

@@ -12,36 +12,19 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tryonhq/tryon/pkg/syncbuffer"
 	"github.com/tryonhq/tryon/pkg/tryon"
 	"github.com/tryonhq/tryon/pkg/vertex/vertexfake"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newTestProvider(t *testing.T) (*vertexfake.Server, *Provider, *syncBuffer) {
+func newTestProvider(t *testing.T) (*vertexfake.Server, *Provider, *syncbuffer.Buffer) {
 	t.Helper()
 	f := vertexfake.New()
 	t.Cleanup(f.Close)
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	p := New(Config{CredentialsJSON: f.CredentialsJSON(), BaseURL: f.URL(), HTTPClient: &http.Client{},
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	p.retry.Sleep = func(context.Context, time.Duration) error { return nil }
@@ -184,7 +167,7 @@ func TestPredictFailures(t *testing.T) {
 // TestBadCredentialsFailAsAuth checks a key file that is not a service
 // account's: every call fails as a configuration problem, logged.
 func TestBadCredentialsFailAsAuth(t *testing.T) {
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	p := New(Config{CredentialsJSON: []byte(`{"type": "authorized_user"}`), Logger: slog.New(slog.NewTextHandler(logs, nil))})
 	_, err := p.Generate(context.Background(), tryon.ProviderRequest{Service: tryon.ServiceVTO})
 	var pe *tryon.ProviderError
