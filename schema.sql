@@ -383,9 +383,14 @@ DECLARE
     ahead_us  bigint;
     st        rate_counters%ROWTYPE;
 BEGIN
-    INSERT INTO rate_counters (key_id, tat, touched_at) VALUES (p_key, now(), now() - interval '1 minute')
-    ON CONFLICT (key_id) DO NOTHING;
+    -- The key's row exists but for its first request (or after the sweep
+    -- forgot an idle key): look it up first, and insert only when missing.
     SELECT * INTO st FROM rate_counters WHERE key_id = p_key FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO rate_counters (key_id, tat, touched_at) VALUES (p_key, now(), now() - interval '1 minute')
+        ON CONFLICT (key_id) DO NOTHING;
+        SELECT * INTO st FROM rate_counters WHERE key_id = p_key FOR UPDATE;
+    END IF;
     ahead_us := greatest(0, floor(extract(epoch FROM st.tat - now()) * 1000000))::bigint;
     limited := ahead_us > period_us - step_us;
     IF limited THEN
