@@ -26,13 +26,7 @@ func (s *Server) handleDeleteGeneration(w http.ResponseWriter, r *http.Request) 
 		s.writeError(w, r, tryon.Errorf(tryon.CodeForbidden, "client tokens cannot delete generations; call DELETE /generate/:id from your server with a secret key"), nil)
 		return
 	}
-	rate, _, err := s.store.HitRate(r.Context(), st.principal)
-	if err != nil {
-		s.writeError(w, r, err, nil)
-		return
-	}
-	st.rate = &rate
-	if err := rate.Verdict(); err != nil {
+	if err := s.hitRate(r); err != nil {
 		s.writeError(w, r, err, nil)
 		return
 	}

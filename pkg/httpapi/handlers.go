@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -151,6 +152,15 @@ func platformDeadline(r *http.Request) time.Time {
 }
 
 func (s *Server) handleGetGeneration(w http.ResponseWriter, r *http.Request) {
+	s.serveGeneration(w, r, s.runner.Get)
+}
+
+// serveGeneration answers a route on one of the caller's generations
+// (reading it, canceling it) with the generation. A read shows it as it
+// is, failed or not: the request itself succeeded. A refusal that comes
+// with the generation (409 on a finished one) carries it as its data.
+func (s *Server) serveGeneration(w http.ResponseWriter, r *http.Request,
+	do func(context.Context, *tryon.Principal, uuid.UUID, generation.ReadOptions) (*tryon.Generation, *tryon.RateState, error)) {
 	st := stateOf(r)
 	id, err := uuid.Parse(st.route.param(r, "id"))
 	if err != nil {
@@ -158,14 +168,16 @@ func (s *Server) handleGetGeneration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := s.baseURL(r)
-	g, rate, err := s.runner.Get(r.Context(), st.principal, id, generation.ReadOptions{PlatformDeadline: platformDeadline(r), BaseURL: base})
+	g, rate, err := do(r.Context(), st.principal, id, generation.ReadOptions{PlatformDeadline: platformDeadline(r), BaseURL: base})
 	st.rate = rate
 	if err != nil {
-		s.writeError(w, r, err, nil)
+		var data any
+		if g != nil {
+			data = wire.FromGeneration(g, base)
+		}
+		s.writeError(w, r, err, data)
 		return
 	}
-	// A read shows the generation as it is, failed or not: the request
-	// itself succeeded.
 	s.writeData(w, r, http.StatusOK, wire.FromGeneration(g, base))
 }
 
