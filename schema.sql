@@ -464,6 +464,15 @@ LANGUAGE sql STABLE AS $$
     FROM clients c WHERE c.id = p_client AND c.balance_micros IS NOT NULL
 $$;
 
+-- tryon_price is what a generation reserves, and succeeds for: the
+-- tenant's price for the service (else the configured default) per output
+-- asked for, in live mode; 0 in test mode. Admission, readmission and
+-- client tokens' spend caps all price with it.
+CREATE OR REPLACE FUNCTION tryon_price(p_prices jsonb, p_mode text, p_service text, p_default_price bigint, p_outputs integer)
+RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_mode = 'live' THEN coalesce((p_prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END
+$$;
+
 -- admission.sql ---------------------------------------------------------------
 
 -- tryon_admit admits a generation in one transaction, checking in this order
@@ -567,8 +576,7 @@ BEGIN
     END IF;
 
     -- Every output asked for is reserved; settlement bills those that came back.
-    price_micros := CASE WHEN p_mode = 'live'
-                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
+    price_micros := tryon_price(c.prices, p_mode, p_service, p_default_price, p_outputs);
     IF c.balance_micros IS NOT NULL THEN
         -- The row is locked: fold the charges of finished generations into
         -- the balance here, where it costs no wait of anyone's.
@@ -648,11 +656,9 @@ BEGIN
         RETURN;
     END IF;
     -- Every output asked for is reserved, as tryon_admit reserves them.
-    price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
-    IF c.balance_micros IS NOT NULL AND price > 0 THEN
-        SELECT greatest(0, least(price, c.balance_micros - tryon_unsettled(p_client) - f.reserved_micros))
-        INTO price FROM tryon_in_flight(p_client) f;
-    END IF;
+    -- least() ignores the NULL of a postpaid tenant, who pays the price.
+    price := greatest(0, least(tryon_price(c.prices, p_mode, p_service, p_default_price, p_outputs),
+                               tryon_credits_remaining(p_client)));
     IF p_idem_key IS NOT NULL THEN
         INSERT INTO idempotency_keys AS k (client_id, mode, key, request_hash, generation_id, created_at)
         VALUES (p_client, p_mode, p_idem_key, p_idem_hash, p_id, p_admitted_at)
@@ -1042,7 +1048,7 @@ BEGIN
         WHERE g.client_id = p_client AND g.token_id = p_token_id AND g.status <> 'failed'
           AND NOT (g.status = 'processing' AND g.deadline <= now());
         -- The price as tryon_admit computes it.
-        price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
+        price := tryon_price(c.prices, p_mode, p_service, p_default_price, p_outputs);
         IF p_max_generations IS NOT NULL AND used.generations >= p_max_generations THEN
             outcome := 'token_generations_exhausted';
             RETURN;
@@ -1360,8 +1366,7 @@ AS $$
         CROSS JOIN LATERAL (
             SELECT g.output_url AS url
             UNION ALL
-            SELECT o ->> 'url' FROM jsonb_array_elements(
-                CASE WHEN jsonb_typeof(g.outputs) = 'array' THEN g.outputs ELSE '[]' END) o
+            SELECT o ->> 'url' FROM jsonb_array_elements(g.outputs) o
         ) u
         WHERE g.id = ANY (p_ids) AND u.url IS NOT NULL
     ), tokens AS (

@@ -99,8 +99,7 @@ BEGIN
     END IF;
 
     -- Every output asked for is reserved; settlement bills those that came back.
-    price_micros := CASE WHEN p_mode = 'live'
-                         THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
+    price_micros := tryon_price(c.prices, p_mode, p_service, p_default_price, p_outputs);
     IF c.balance_micros IS NOT NULL THEN
         -- The row is locked: fold the charges of finished generations into
         -- the balance here, where it costs no wait of anyone's.
@@ -180,11 +179,9 @@ BEGIN
         RETURN;
     END IF;
     -- Every output asked for is reserved, as tryon_admit reserves them.
-    price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
-    IF c.balance_micros IS NOT NULL AND price > 0 THEN
-        SELECT greatest(0, least(price, c.balance_micros - tryon_unsettled(p_client) - f.reserved_micros))
-        INTO price FROM tryon_in_flight(p_client) f;
-    END IF;
+    -- least() ignores the NULL of a postpaid tenant, who pays the price.
+    price := greatest(0, least(tryon_price(c.prices, p_mode, p_service, p_default_price, p_outputs),
+                               tryon_credits_remaining(p_client)));
     IF p_idem_key IS NOT NULL THEN
         INSERT INTO idempotency_keys AS k (client_id, mode, key, request_hash, generation_id, created_at)
         VALUES (p_client, p_mode, p_idem_key, p_idem_hash, p_id, p_admitted_at)

@@ -176,7 +176,7 @@ BEGIN
         WHERE g.client_id = p_client AND g.token_id = p_token_id AND g.status <> 'failed'
           AND NOT (g.status = 'processing' AND g.deadline <= now());
         -- The price as tryon_admit computes it.
-        price := CASE WHEN p_mode = 'live' THEN coalesce((c.prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END;
+        price := tryon_price(c.prices, p_mode, p_service, p_default_price, p_outputs);
         IF p_max_generations IS NOT NULL AND used.generations >= p_max_generations THEN
             outcome := 'token_generations_exhausted';
             RETURN;

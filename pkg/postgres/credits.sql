@@ -49,3 +49,12 @@ LANGUAGE sql STABLE AS $$
     SELECT c.balance_micros - tryon_unsettled(c.id) - (SELECT f.reserved_micros FROM tryon_in_flight(c.id) f)
     FROM clients c WHERE c.id = p_client AND c.balance_micros IS NOT NULL
 $$;
+
+-- tryon_price is what a generation reserves, and succeeds for: the
+-- tenant's price for the service (else the configured default) per output
+-- asked for, in live mode; 0 in test mode. Admission, readmission and
+-- client tokens' spend caps all price with it.
+CREATE OR REPLACE FUNCTION tryon_price(p_prices jsonb, p_mode text, p_service text, p_default_price bigint, p_outputs integer)
+RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN p_mode = 'live' THEN coalesce((p_prices ->> p_service)::bigint, p_default_price) * p_outputs ELSE 0 END
+$$;

@@ -25,7 +25,7 @@ var SchemaParts = []string{
 	"tables.sql",        // every table and index
 	"outputs.sql",       // generations.outputs and num_outputs: several outputs per generation
 	"ratelimit.sql",     // tryon_hit_rate: the per-key rate limit
-	"credits.sql",       // tryon_in_flight, tryon_credits_remaining: slots and reservations
+	"credits.sql",       // tryon_in_flight, tryon_credits_remaining, tryon_price: slots, reservations, prices
 	"admission.sql",     // tryon_admit: the admission checks, in order
 	"rollups.sql",       // tryon_latency_bucket, tryon_record_rollups: metrics rollups
 	"settlement.sql",    // tryon_finish: when a tenant is charged
