@@ -58,19 +58,21 @@ func (s *Store) finish(ctx context.Context, id uuid.UUID, c tryon.Completion, we
 	b.Queue(`SELECT finished, delivery_id, credits_remaining FROM tryon_finish($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		id, c.Succeeded, url, ctype, w, h, size, code, msg, retry, webhookLease.Milliseconds(), string(timedOut.Code), timedOut.Message,
 		outputs)
-	var staged []*tryon.StagedOutput
-	if first := c.Output(); first != nil {
-		staged = c.Staged
-		for _, st := range staged {
-			// A batch is one implicit transaction: each output is stored
-			// with the success it belongs to, and only if that success was
-			// recorded (not turned into a timeout by the deadline, nor
-			// finished first by someone else).
-			b.Queue(`INSERT INTO assets (token, content_type, data)
-				SELECT $1, $2, $3 WHERE EXISTS (
-					SELECT 1 FROM generations WHERE id = $4 AND status = 'succeeded' AND output_url = $5)`,
-				st.Token, st.ContentType, st.Data, id, first.URL)
+	staging := false
+	if first := c.Output(); first != nil && len(c.Staged) > 0 {
+		staging = true
+		tokens, types, data := make([]string, len(c.Staged)), make([]string, len(c.Staged)), make([][]byte, len(c.Staged))
+		for i, st := range c.Staged {
+			tokens[i], types[i], data[i] = st.Token, st.ContentType, st.Data
 		}
+		// A batch is one implicit transaction: the outputs are stored with
+		// the success they belong to, and only if that success was
+		// recorded (not turned into a timeout by the deadline, nor
+		// finished first by someone else), in one statement.
+		b.Queue(`INSERT INTO assets (token, content_type, data)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) WHERE EXISTS (
+				SELECT 1 FROM generations WHERE id = $4 AND status = 'succeeded' AND output_url = $5)`,
+			tokens, types, data, id, first.URL)
 	}
 	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id)
 	res := s.pool.SendBatch(ctx, b)
@@ -85,7 +87,7 @@ func (s *Store) finish(ctx context.Context, id uuid.UUID, c tryon.Completion, we
 	if err := res.QueryRow().Scan(&r.Finished, &r.DeliveryID, &credits); err != nil {
 		return nil, translateSettlement(err)
 	}
-	for range staged {
+	if staging {
 		if _, err := res.Exec(); err != nil {
 			return nil, translate(err, "store output")
 		}
