@@ -57,8 +57,7 @@ AS $$
         CROSS JOIN LATERAL (
             SELECT g.output_url AS url
             UNION ALL
-            SELECT o ->> 'url' FROM jsonb_array_elements(
-                CASE WHEN jsonb_typeof(g.outputs) = 'array' THEN g.outputs ELSE '[]' END) o
+            SELECT o ->> 'url' FROM jsonb_array_elements(g.outputs) o
         ) u
         WHERE g.id = ANY (p_ids) AND u.url IS NOT NULL
     ), tokens AS (
