@@ -39,17 +39,20 @@ func (r *Runner) Cancel(ctx context.Context, p *tryon.Principal, id uuid.UUID, o
 	if err != nil {
 		return nil, rateOf(read), err
 	}
-	r.Notifier.Deliver(ctx, read.Expired, opts.BaseURL)
 	c := read.Value
 	g := c.Generation
+	// One delivery run for the webhooks this batch queued: the expired
+	// generations' and this cancel's.
+	deliveries := read.Expired
+	if c.Outcome == tryon.CancelCanceled && c.DeliveryID != nil {
+		deliveries = append(deliveries, *c.DeliveryID)
+	}
+	defer r.Notifier.Deliver(ctx, deliveries, opts.BaseURL)
 	switch c.Outcome {
 	case tryon.CancelCanceled:
 		r.Log.Info("generation canceled", "generation", g.ID, "client_id", g.ClientID, "service", g.Service)
 		if g.Operation != "" {
 			r.cancelUpstream(ctx, g)
-		}
-		if c.DeliveryID != nil {
-			r.Notifier.Deliver(ctx, []uuid.UUID{*c.DeliveryID}, opts.BaseURL)
 		}
 	case tryon.CancelAlreadyCanceled:
 	case tryon.CancelFinished:

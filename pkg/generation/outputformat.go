@@ -15,8 +15,9 @@ import (
 func convertOutputs(out *tryon.Result, format tryon.OutputFormat, quality int) (*tryon.Result, error) {
 	all := out.All()
 	for i, o := range all {
-		o.More = nil
-		c, err := convertOutput(o, format, quality)
+		one := *o // the first is the caller's result: leave its More alone
+		one.More = nil
+		c, err := convertOutput(&one, format, quality)
 		if err != nil {
 			return nil, err
 		}
