@@ -3,6 +3,7 @@ package generation
 import (
 	"context"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/google/uuid"
@@ -193,12 +194,8 @@ func (e *Eraser) EraseClient(ctx context.Context, clientID uuid.UUID) (ClientEra
 		}
 		cursor = next
 	}
-	for {
-		n := e.DeleteBlobs(ctx, blobBatches)
-		res.BlobsDeleted += n
-		if n < blobBatches*blobBatch {
-			break
-		}
-	}
+	// Until the queue is empty: a failed delete is queued for a later
+	// sweep and not claimed again now, so this ends.
+	res.BlobsDeleted = e.DeleteBlobs(ctx, math.MaxInt)
 	return res, nil
 }

@@ -28,7 +28,7 @@ import (
 func (r *Runner) complete(ctx context.Context, res *Result, id uuid.UUID, out *tryon.Result, budget Budget, baseURL string) (*Result, error) {
 	c, err := r.store(ctx, id, out, r.finishBy(budget))
 	if err != nil {
-		r.unfinished.remember(r, id, pending{output: out, readmit: res.admission, baseURL: baseURL})
+		r.unfinished.remember(r, id, pending{output: out, completion: tryon.Completion{Readmit: res.admission}, baseURL: baseURL})
 		return nil, err
 	}
 	res, err = r.finish(ctx, res, id, c, budget, baseURL)

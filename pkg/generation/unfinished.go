@@ -26,12 +26,11 @@ type unfinished struct {
 }
 
 // pending is one remembered generation: its output still to be stored, or
-// its completion still to be recorded. readmit is its admission, which
-// finishing records again if the database lost it (see Runner.finish);
-// a completion carries it itself.
+// its completion still to be recorded. The completion carries the
+// admission (Readmit) from the start, so that finishing can record it
+// again if the database lost it (see Runner.finish).
 type pending struct {
 	output     *tryon.Result
-	readmit    *tryon.Admission
 	completion tryon.Completion
 	baseURL    string
 }
@@ -95,7 +94,7 @@ func (r *Runner) settleRemembered(id uuid.UUID, p pending) (done bool, next pend
 		if err != nil {
 			return false, p
 		}
-		c.Readmit = p.readmit
+		c.Readmit = p.completion.Readmit
 		p = pending{completion: c, baseURL: p.baseURL}
 	}
 	f, err := r.Store.FinishGeneration(ctx, id, p.completion, r.Settings.WebhookLease)
