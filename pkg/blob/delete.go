@@ -9,12 +9,16 @@ import (
 	"net/http"
 
 	"github.com/tryonhq/tryon/pkg/retry"
+	"github.com/tryonhq/tryon/pkg/tryon"
 )
 
 // MaxDeleteBatch is the most URLs one delete request carries; Delete splits
 // longer lists. The API documents no limit; a bounded body keeps one slow
 // request from holding a whole sweep.
 const MaxDeleteBatch = 100
+
+// The generation runner deletes unrecorded outputs through it.
+var _ tryon.Remover = (*Store)(nil)
 
 // Delete removes blobs by their URLs, as @vercel/blob's del() does:
 // POST {api}/delete with the JSON body {"urls": [...]} and the same

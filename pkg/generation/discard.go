@@ -27,11 +27,13 @@ func (r *Runner) discardUnrecorded(ctx context.Context, c tryon.Completion, fina
 			"generation", final.ID, "status", final.Status)
 		return
 	}
-	for _, o := range c.Outputs {
-		if err := remover.Remove(ctx, o.URL); err != nil {
-			r.Log.Warn("delete an output its generation ended without", "generation", final.ID, "status", final.Status, "error", err)
-			continue
-		}
-		r.Log.Info("deleted an output its generation ended without", "generation", final.ID, "status", final.Status)
+	urls := make([]string, len(c.Outputs))
+	for i, o := range c.Outputs {
+		urls[i] = o.URL
 	}
+	if err := remover.Delete(ctx, urls); err != nil {
+		r.Log.Warn("delete the outputs its generation ended without", "generation", final.ID, "status", final.Status, "outputs", len(urls), "error", err)
+		return
+	}
+	r.Log.Info("deleted the outputs its generation ended without", "generation", final.ID, "status", final.Status, "outputs", len(urls))
 }

@@ -44,18 +44,12 @@ type EraseStore interface {
 	SettleBlobDeletions(ctx context.Context, urls []string, sendErr error, retryAt time.Time) error
 }
 
-// BlobDeleter deletes stored outputs by URL; deleting one already gone
-// succeeds. *blob.Store implements it.
-type BlobDeleter interface {
-	Delete(ctx context.Context, urls []string) error
-}
-
 // Eraser deletes outputs: on request, and as retention says.
 type Eraser struct {
 	Store EraseStore
 	// Blobs deletes from Vercel Blob; nil when no Blob store is configured
 	// (queued URLs then wait for one).
-	Blobs    BlobDeleter
+	Blobs    tryon.Remover
 	Notifier *Notifier
 	Log      *slog.Logger
 	// WebhookLease keeps the sweep off a generation.deleted delivery the

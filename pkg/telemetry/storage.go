@@ -51,11 +51,11 @@ func (s tracedStorage) Put(ctx context.Context, name, contentType string, data [
 	return url, err
 }
 
-// remove is Remove for the wrappers of a storage that deletes.
-func (s tracedStorage) remove(ctx context.Context, url string) error {
+// remove is Delete for the wrappers of a storage that deletes.
+func (s tracedStorage) remove(ctx context.Context, urls []string) error {
 	ctx, span := s.t.tracer.Start(ctx, "storage.remove")
-	span.SetAttributes(attribute.String("tryon.storage.backend", s.backend))
-	err := s.rm.Remove(ctx, url)
+	span.SetAttributes(attribute.String("tryon.storage.backend", s.backend), attribute.Int("tryon.storage.outputs", len(urls)))
+	err := s.rm.Delete(ctx, urls)
 	end(span, err)
 	return err
 }
@@ -75,9 +75,9 @@ func (s tracedStager) Stage(name, contentType string, data []byte) (string, *try
 // tracedRemover is a traced storage that deletes.
 type tracedRemover struct{ tracedStorage }
 
-func (s tracedRemover) Remove(ctx context.Context, url string) error { return s.remove(ctx, url) }
+func (s tracedRemover) Delete(ctx context.Context, urls []string) error { return s.remove(ctx, urls) }
 
 // tracedStagerRemover is a traced storage that stages and deletes.
 type tracedStagerRemover struct{ tracedStager }
 
-func (s tracedStagerRemover) Remove(ctx context.Context, url string) error { return s.remove(ctx, url) }
+func (s tracedStagerRemover) Delete(ctx context.Context, urls []string) error { return s.remove(ctx, urls) }

@@ -39,11 +39,13 @@ type Canceler interface {
 	Cancel(ctx context.Context, operation string) error
 }
 
-// Remover is a Storage that can delete an output it stored, by the URL Put
-// returned. An output uploaded while its generation was being canceled (or
-// was timing out) belongs to no generation once the finish is refused, and
-// is deleted rather than left behind. Storage in the database needs none:
-// it stores an output only with its recorded success (Stager).
+// Remover is a Storage that can delete outputs it stored, by the URLs Put
+// returned; deleting one already gone succeeds. An output uploaded while
+// its generation was being canceled (or was timing out) belongs to no
+// generation once the finish is refused, and is deleted rather than left
+// behind; retention and erasure delete through it too. Storage in the
+// database needs none for the first: it stores an output only with its
+// recorded success (Stager). *blob.Store implements it.
 type Remover interface {
-	Remove(ctx context.Context, url string) error
+	Delete(ctx context.Context, urls []string) error
 }

@@ -9,14 +9,14 @@ import (
 	"github.com/tryonhq/tryon/pkg/blob/blobfake"
 )
 
-func TestRemove(t *testing.T) {
+func TestDeleteOne(t *testing.T) {
 	fake := blobfake.New(t)
 	s, _ := newStore(t, fake, fake.Token)
 	u, err := s.Put(context.Background(), "gen_1.png", "image/png", pngBytes)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Remove(context.Background(), u); err != nil {
+	if err := s.Delete(context.Background(), []string{u}); err != nil {
 		t.Fatalf("Remove: %v", err)
 	}
 	if got := fake.Deleted(); len(got) != 1 || got[0] != u {
@@ -33,7 +33,7 @@ func TestRemove(t *testing.T) {
 
 	other := "vercel_blob_rw_" + blobfake.StoreID + "_someoneelsessecretsomeoneelses"
 	bad, _ := newStore(t, fake, other)
-	err = bad.Remove(context.Background(), u)
+	err = bad.Delete(context.Background(), []string{u})
 	if err == nil || !strings.Contains(err.Error(), "forbidden") || strings.Contains(err.Error(), other) {
 		t.Fatalf("a wrong token: %v, want forbidden without the token", err)
 	}
