@@ -80,4 +80,6 @@ func (s tracedRemover) Delete(ctx context.Context, urls []string) error { return
 // tracedStagerRemover is a traced storage that stages and deletes.
 type tracedStagerRemover struct{ tracedStager }
 
-func (s tracedStagerRemover) Delete(ctx context.Context, urls []string) error { return s.remove(ctx, urls) }
+func (s tracedStagerRemover) Delete(ctx context.Context, urls []string) error {
+	return s.remove(ctx, urls)
+}
