@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,6 +77,11 @@ func TestGenerateRefusesALargeBodyWithNoRoom(t *testing.T) {
 	r := env.Do(http.MethodPost, "/generate", shop.TestKey, big, "X-Vercel-Internal-Deadline", past)
 	if r.Status != 503 || r.Code != tryon.CodeUnavailable {
 		t.Fatalf("got %d %s, want 503 unavailable", r.Status, r.Body)
+	}
+	// Refused before its body was read, not later by the decode budget
+	// (whose own wait would refuse it too, with the deadline passed).
+	if !strings.Contains(string(r.Body), "busy reading other large requests") {
+		t.Fatalf("refused by %s, want the body budget", r.Body)
 	}
 	if s, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || s < 1 {
 		t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
