@@ -150,13 +150,30 @@ CREATE TABLE IF NOT EXISTS usage_records (
 
 CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, created_at);
 
--- A prepaid tenant's charges not yet taken off its balance. Settlement adds
--- one per billed success instead of updating the tenant's row: that update
--- would hold the row locked until its commit reached disk, so one tenant's
--- finishes and admissions would queue behind each other's WAL flushes. The
--- next admission (which locks the row anyway)
--- folds them into the balance (tryon_settle); until then every reader
--- subtracts them (tryon_unsettled), so the balance shown is always exact.
+-- A prepaid tenant's charges not yet taken off its balance, summed in up to
+-- 16 shards (the finishing backend's pid modulo 16). Settlement adds to a
+-- shard instead of updating the tenant's row: that update would hold the
+-- row locked until its commit reached disk, so one tenant's finishes and
+-- admissions would queue behind each other's WAL flushes; on a shard, only
+-- two finishes of the same backend slot can meet. A shard is updated in
+-- place (a HOT update: no index entry), so reading a tenant's unsettled
+-- total stays a look at 16 rows however many charges it holds; one row per
+-- charge, deleted when folded, left the index full of dead entries that
+-- every admission walked until vacuum came. Every reader subtracts the
+-- shards (tryon_unsettled), so the balance shown is always exact; changes
+-- of the balance made by hand or by a top-up fold them into the row
+-- (tryon_settle) first.
+CREATE TABLE IF NOT EXISTS unsettled_shards (
+    client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    shard         smallint NOT NULL,
+    amount_micros bigint NOT NULL CHECK (amount_micros >= 0),
+    PRIMARY KEY (client_id, shard)
+);
+
+-- One row per charge, the shards' predecessor: written by deployments from
+-- before the shards, and still summed and folded with them, so that a
+-- deployment running the old code while the schema is upgraded loses no
+-- charge. New code writes none.
 CREATE TABLE IF NOT EXISTS unsettled_charges (
     generation_id uuid PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
     client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
@@ -207,6 +224,9 @@ CREATE TABLE IF NOT EXISTS assets (
     data         bytea NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
+-- Outputs are PNG, JPEG, WebP or MP4, compressed already: storing them out
+-- of line without trying pglz on every one saves its CPU, for nothing lost.
+ALTER TABLE assets ALTER COLUMN data SET STORAGE EXTERNAL;
 
 -- Usage rollups for metrics ----------------------------------------------------
 --
@@ -427,26 +447,41 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- tryon_unsettled is what a tenant's balance_micros does not show yet: its
--- charges in unsettled_charges. The balance is balance_micros less this,
--- read in the same statement.
+-- charges in unsettled_shards (and in unsettled_charges, left by an older
+-- deployment). The balance is balance_micros less this, read in the same
+-- statement.
 CREATE OR REPLACE FUNCTION tryon_unsettled(p_client uuid) RETURNS bigint
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(sum(amount_micros), 0)::bigint FROM unsettled_charges WHERE client_id = p_client
+    SELECT (SELECT coalesce(sum(amount_micros), 0) FROM unsettled_shards WHERE client_id = p_client)::bigint
+         + (SELECT coalesce(sum(amount_micros), 0) FROM unsettled_charges WHERE client_id = p_client)::bigint
 $$;
 
 -- tryon_settle folds a tenant's unsettled charges into its balance and
--- returns their sum. The caller holds the tenant's row locked, so no two
--- fold at once; charges committed meanwhile are left for the next fold. A
--- postpaid tenant's (left by a finish racing a switch to postpaid, which
--- settles nothing) are dropped: a postpaid tenant has no balance to charge.
+-- returns their sum, before a change of the balance that is recorded with
+-- the balance after it (a credit, a top-up, a switch of billing). The
+-- caller holds the tenant's row locked, so no two fold at once. Each shard
+-- gives up exactly the amount folded from it, in the statement that reads
+-- it: a finish adding to a shard meanwhile keeps its charge there, for the
+-- next fold. A postpaid tenant's (left by a finish racing a switch to
+-- postpaid, which settles nothing) are dropped: a postpaid tenant has no
+-- balance to charge.
 CREATE OR REPLACE FUNCTION tryon_settle(p_client uuid) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    total bigint;
+    total  bigint;
+    legacy bigint;
 BEGIN
-    WITH folded AS (DELETE FROM unsettled_charges WHERE client_id = p_client RETURNING amount_micros)
+    WITH folded AS (
+        UPDATE unsettled_shards s SET amount_micros = s.amount_micros - o.amount_micros
+        FROM (SELECT shard, amount_micros FROM unsettled_shards
+              WHERE client_id = p_client AND amount_micros > 0) o
+        WHERE s.client_id = p_client AND s.shard = o.shard
+        RETURNING o.amount_micros)
     SELECT sum(amount_micros) INTO total FROM folded;
-    IF total IS NULL THEN
+    WITH folded AS (DELETE FROM unsettled_charges WHERE client_id = p_client RETURNING amount_micros)
+    SELECT sum(amount_micros) INTO legacy FROM folded;
+    total := coalesce(total, 0) + coalesce(legacy, 0);
+    IF total = 0 THEN
         RETURN 0;
     END IF;
     UPDATE clients SET balance_micros = balance_micros - total
@@ -577,14 +612,11 @@ BEGIN
 
     -- Every output asked for is reserved; settlement bills those that came back.
     price_micros := tryon_price(c.prices, p_mode, p_service, p_default_price, p_outputs);
-    IF c.balance_micros IS NOT NULL THEN
-        -- The row is locked: fold the charges of finished generations into
-        -- the balance here, where it costs no wait of anyone's.
-        c.balance_micros := c.balance_micros - tryon_settle(p_client);
-    END IF;
     -- One statement, so one snapshot: a generation finishing meanwhile is
     -- counted once, either in flight or as an unsettled charge.
-    SELECT f.slots, f.reserved_micros, f.next_free, tryon_unsettled(p_client) AS unsettled
+    -- A postpaid tenant has no balance, and nothing unsettled to sum.
+    SELECT f.slots, f.reserved_micros, f.next_free,
+           CASE WHEN c.balance_micros IS NOT NULL THEN tryon_unsettled(p_client) END AS unsettled
     INTO flight FROM tryon_in_flight(p_client) f;
     reserved_micros := flight.reserved_micros;
     balance_micros := c.balance_micros - flight.unsettled;
@@ -804,9 +836,10 @@ BEGIN
         IF balance IS NOT NULL THEN
             -- Not an update of the tenant's row, which would queue the
             -- tenant's other finishes and admissions behind this commit's
-            -- WAL flush (see unsettled_charges).
-            INSERT INTO unsettled_charges (generation_id, client_id, amount_micros)
-            VALUES (g.id, g.client_id, g.cost_micros);
+            -- WAL flush (see unsettled_shards).
+            INSERT INTO unsettled_shards AS s (client_id, shard, amount_micros)
+            VALUES (g.client_id, pg_backend_pid() % 16, g.cost_micros)
+            ON CONFLICT (client_id, shard) DO UPDATE SET amount_micros = s.amount_micros + excluded.amount_micros;
         END IF;
     END IF;
     IF balance IS NOT NULL THEN

@@ -100,14 +100,11 @@ BEGIN
 
     -- Every output asked for is reserved; settlement bills those that came back.
     price_micros := tryon_price(c.prices, p_mode, p_service, p_default_price, p_outputs);
-    IF c.balance_micros IS NOT NULL THEN
-        -- The row is locked: fold the charges of finished generations into
-        -- the balance here, where it costs no wait of anyone's.
-        c.balance_micros := c.balance_micros - tryon_settle(p_client);
-    END IF;
     -- One statement, so one snapshot: a generation finishing meanwhile is
     -- counted once, either in flight or as an unsettled charge.
-    SELECT f.slots, f.reserved_micros, f.next_free, tryon_unsettled(p_client) AS unsettled
+    -- A postpaid tenant has no balance, and nothing unsettled to sum.
+    SELECT f.slots, f.reserved_micros, f.next_free,
+           CASE WHEN c.balance_micros IS NOT NULL THEN tryon_unsettled(p_client) END AS unsettled
     INTO flight FROM tryon_in_flight(p_client) f;
     reserved_micros := flight.reserved_micros;
     balance_micros := c.balance_micros - flight.unsettled;

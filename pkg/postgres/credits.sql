@@ -13,26 +13,41 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- tryon_unsettled is what a tenant's balance_micros does not show yet: its
--- charges in unsettled_charges. The balance is balance_micros less this,
--- read in the same statement.
+-- charges in unsettled_shards (and in unsettled_charges, left by an older
+-- deployment). The balance is balance_micros less this, read in the same
+-- statement.
 CREATE OR REPLACE FUNCTION tryon_unsettled(p_client uuid) RETURNS bigint
 LANGUAGE sql STABLE AS $$
-    SELECT coalesce(sum(amount_micros), 0)::bigint FROM unsettled_charges WHERE client_id = p_client
+    SELECT (SELECT coalesce(sum(amount_micros), 0) FROM unsettled_shards WHERE client_id = p_client)::bigint
+         + (SELECT coalesce(sum(amount_micros), 0) FROM unsettled_charges WHERE client_id = p_client)::bigint
 $$;
 
 -- tryon_settle folds a tenant's unsettled charges into its balance and
--- returns their sum. The caller holds the tenant's row locked, so no two
--- fold at once; charges committed meanwhile are left for the next fold. A
--- postpaid tenant's (left by a finish racing a switch to postpaid, which
--- settles nothing) are dropped: a postpaid tenant has no balance to charge.
+-- returns their sum, before a change of the balance that is recorded with
+-- the balance after it (a credit, a top-up, a switch of billing). The
+-- caller holds the tenant's row locked, so no two fold at once. Each shard
+-- gives up exactly the amount folded from it, in the statement that reads
+-- it: a finish adding to a shard meanwhile keeps its charge there, for the
+-- next fold. A postpaid tenant's (left by a finish racing a switch to
+-- postpaid, which settles nothing) are dropped: a postpaid tenant has no
+-- balance to charge.
 CREATE OR REPLACE FUNCTION tryon_settle(p_client uuid) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
-    total bigint;
+    total  bigint;
+    legacy bigint;
 BEGIN
-    WITH folded AS (DELETE FROM unsettled_charges WHERE client_id = p_client RETURNING amount_micros)
+    WITH folded AS (
+        UPDATE unsettled_shards s SET amount_micros = s.amount_micros - o.amount_micros
+        FROM (SELECT shard, amount_micros FROM unsettled_shards
+              WHERE client_id = p_client AND amount_micros > 0) o
+        WHERE s.client_id = p_client AND s.shard = o.shard
+        RETURNING o.amount_micros)
     SELECT sum(amount_micros) INTO total FROM folded;
-    IF total IS NULL THEN
+    WITH folded AS (DELETE FROM unsettled_charges WHERE client_id = p_client RETURNING amount_micros)
+    SELECT sum(amount_micros) INTO legacy FROM folded;
+    total := coalesce(total, 0) + coalesce(legacy, 0);
+    IF total = 0 THEN
         RETURN 0;
     END IF;
     UPDATE clients SET balance_micros = balance_micros - total

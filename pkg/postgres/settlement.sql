@@ -60,9 +60,10 @@ BEGIN
         IF balance IS NOT NULL THEN
             -- Not an update of the tenant's row, which would queue the
             -- tenant's other finishes and admissions behind this commit's
-            -- WAL flush (see unsettled_charges).
-            INSERT INTO unsettled_charges (generation_id, client_id, amount_micros)
-            VALUES (g.id, g.client_id, g.cost_micros);
+            -- WAL flush (see unsettled_shards).
+            INSERT INTO unsettled_shards AS s (client_id, shard, amount_micros)
+            VALUES (g.client_id, pg_backend_pid() % 16, g.cost_micros)
+            ON CONFLICT (client_id, shard) DO UPDATE SET amount_micros = s.amount_micros + excluded.amount_micros;
         END IF;
     END IF;
     IF balance IS NOT NULL THEN

@@ -148,13 +148,30 @@ CREATE TABLE IF NOT EXISTS usage_records (
 
 CREATE INDEX IF NOT EXISTS usage_records_by_client ON usage_records (client_id, created_at);
 
--- A prepaid tenant's charges not yet taken off its balance. Settlement adds
--- one per billed success instead of updating the tenant's row: that update
--- would hold the row locked until its commit reached disk, so one tenant's
--- finishes and admissions would queue behind each other's WAL flushes. The
--- next admission (which locks the row anyway)
--- folds them into the balance (tryon_settle); until then every reader
--- subtracts them (tryon_unsettled), so the balance shown is always exact.
+-- A prepaid tenant's charges not yet taken off its balance, summed in up to
+-- 16 shards (the finishing backend's pid modulo 16). Settlement adds to a
+-- shard instead of updating the tenant's row: that update would hold the
+-- row locked until its commit reached disk, so one tenant's finishes and
+-- admissions would queue behind each other's WAL flushes; on a shard, only
+-- two finishes of the same backend slot can meet. A shard is updated in
+-- place (a HOT update: no index entry), so reading a tenant's unsettled
+-- total stays a look at 16 rows however many charges it holds; one row per
+-- charge, deleted when folded, left the index full of dead entries that
+-- every admission walked until vacuum came. Every reader subtracts the
+-- shards (tryon_unsettled), so the balance shown is always exact; changes
+-- of the balance made by hand or by a top-up fold them into the row
+-- (tryon_settle) first.
+CREATE TABLE IF NOT EXISTS unsettled_shards (
+    client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
+    shard         smallint NOT NULL,
+    amount_micros bigint NOT NULL CHECK (amount_micros >= 0),
+    PRIMARY KEY (client_id, shard)
+);
+
+-- One row per charge, the shards' predecessor: written by deployments from
+-- before the shards, and still summed and folded with them, so that a
+-- deployment running the old code while the schema is upgraded loses no
+-- charge. New code writes none.
 CREATE TABLE IF NOT EXISTS unsettled_charges (
     generation_id uuid PRIMARY KEY REFERENCES generations (id) ON DELETE CASCADE,
     client_id     uuid NOT NULL REFERENCES clients (id) ON DELETE CASCADE,
@@ -205,6 +222,9 @@ CREATE TABLE IF NOT EXISTS assets (
     data         bytea NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now()
 );
+-- Outputs are PNG, JPEG, WebP or MP4, compressed already: storing them out
+-- of line without trying pglz on every one saves its CPU, for nothing lost.
+ALTER TABLE assets ALTER COLUMN data SET STORAGE EXTERNAL;
 
 -- Usage rollups for metrics ----------------------------------------------------
 --
