@@ -26,7 +26,7 @@ func (s *Store) CancelGeneration(ctx context.Context, p *tryon.Principal, id uui
 	queueRate(b, p)
 	b.Queue(`SELECT delivery_id FROM `+expireCall, expireArgs(id, clientID, 1, webhookLease)...)
 	b.Queue(`SELECT outcome, delivery_id FROM tryon_cancel($1, $2, $3, $4)`, id, clientID, endUser, webhookLease.Milliseconds())
-	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1 AND g.client_id = $2`, id, clientID)
+	b.Queue(generationRow, id, clientID)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
 	r := &tryon.Read[*tryon.Cancellation]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}

@@ -18,6 +18,11 @@ const generationColumns = `g.id, g.client_id, g.key_id, g.status, g.mode, g.serv
 	CASE WHEN g.status = 'succeeded' AND g.expired_at IS NULL THEN g.completed_at +
 		(SELECT c.retention_days FROM clients c WHERE c.id = g.client_id) * interval '1 day' END`
 
+// generationRow reads one generation by id, scoped to a tenant by $2 (NULL
+// reads any), with scanGeneration's columns: tryon_generation runs
+// generationColumns' query with its plan kept for the session.
+const generationRow = `SELECT * FROM tryon_generation($1, $2)`
+
 func scanGeneration(row pgx.Row) (*tryon.Generation, error) {
 	var g tryon.Generation
 	var outURL, outType, errCode, errMsg *string
@@ -61,7 +66,7 @@ func deref[T any](p *T) T {
 func (s *Store) FindGeneration(ctx context.Context, id uuid.UUID) (*tryon.Generation, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
-	g, err := scanGeneration(s.pool.QueryRow(ctx, `SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id))
+	g, err := scanGeneration(s.pool.QueryRow(ctx, generationRow, id, nil))
 	if err != nil {
 		return nil, translate(err, "find generation")
 	}
@@ -88,28 +93,17 @@ func (s *Store) ReadGeneration(ctx context.Context, p *tryon.Principal, id uuid.
 		scope = &p.Client.ID
 	}
 	b := &pgx.Batch{}
-	// tryon_expire runs only for a generation still processing past its
-	// deadline: most reads are of finished generations, and skipping the
-	// function's call saves them most of the statement's cost.
-	b.Queue(`SELECT e.delivery_id FROM generations due, LATERAL `+expireCall+` e
-		WHERE due.id = $1 AND due.status = 'processing' AND due.deadline <= now()`, expireArgs(id, scope, 1, webhookLease)...)
-	b.Queue(`UPDATE generations SET poll_lease_until = now() + $3 * interval '1 millisecond'
-		WHERE id = $1 AND ($2::uuid IS NULL OR client_id = $2) AND $3 > 0 AND status = 'processing'
-		  AND operation IS NOT NULL AND deadline > now()
-		  AND (poll_lease_until IS NULL OR poll_lease_until <= now())`, id, scope, pollLease.Milliseconds())
-	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1 AND ($2::uuid IS NULL OR g.client_id = $2)`, id, scope)
+	t := tryon.TimedOut()
+	b.Queue(`SELECT expired, claimed FROM tryon_refresh($1, $2, $3, $4, $5, $6)`,
+		id, scope, pollLease.Milliseconds(), webhookLease.Milliseconds(), string(t.Code), t.Message)
+	b.Queue(generationRow, id, scope)
 	queueRate(b, p)
 	res := s.pool.SendBatch(ctx, b)
 	r := &tryon.Read[*tryon.Generation]{Rate: tryon.RateState{Limit: p.RequestsPerMinute()}}
 	g, readErr := func() (*tryon.Generation, error) {
-		if err := scanDeliveries(res, &r.Expired); err != nil {
+		if err := res.QueryRow().Scan(&r.Expired, &r.Claimed); err != nil {
 			return nil, err
 		}
-		tag, err := res.Exec()
-		if err != nil {
-			return nil, err
-		}
-		r.Claimed = tag.RowsAffected() == 1
 		return scanGeneration(res.QueryRow())
 	}()
 	readErr = translate(readErr, "read generation")

@@ -56,7 +56,7 @@ func TestGenerationReadDoesNotLockTheRateRowWhileReading(t *testing.T) {
 	for {
 		var waiting bool
 		if err := s.Pool().QueryRow(waitCtx, `SELECT EXISTS (SELECT FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND query LIKE '%poll_lease_until%' AND pid <> pg_backend_pid())`).Scan(&waiting); err != nil {
+			WHERE wait_event_type = 'Lock' AND query LIKE '%tryon_refresh%' AND pid <> pg_backend_pid())`).Scan(&waiting); err != nil {
 			t.Fatalf("waiting for the read to block: %v", err)
 		}
 		if waiting {

@@ -22,22 +22,23 @@ const SchemaFile = "schema.sql"
 // SchemaParts are the schema's parts in the order they apply: tables and
 // indexes first, then the functions, each before those that call it.
 var SchemaParts = []string{
-	"tables.sql",        // every table and index
-	"outputs.sql",       // generations.outputs and num_outputs: several outputs per generation
-	"ratelimit.sql",     // tryon_hit_rate: the per-key rate limit
-	"credits.sql",       // tryon_in_flight, tryon_credits_remaining, tryon_price: slots, reservations, prices
-	"admission.sql",     // tryon_admit: the admission checks, in order
-	"rollups.sql",       // tryon_latency_bucket, tryon_record_rollups: metrics rollups
-	"settlement.sql",    // tryon_finish: when a tenant is charged
-	"expiry.sql",        // tryon_expire: generations past their deadline
-	"client_tokens.sql", // tryon_admit_token, tryon_token_read: client tokens' secrets, end users and caps
-	"billing.sql",       // tryon_balance_at, the Stripe meter outbox and its trigger, top-ups
-	"params.sql",        // generations.params (a try-on's garments, seed, format), clients.default_service
-	"cancel.sql",        // the canceled status, tryon_cancel: POST /generate/:id/cancel
-	"retention.sql",     // clients.retention_days, erased-asset tombstones, the Blob deletion queue, tryon_erase
+	"tables.sql",          // every table and index
+	"outputs.sql",         // generations.outputs and num_outputs: several outputs per generation
+	"ratelimit.sql",       // tryon_hit_rate: the per-key rate limit
+	"credits.sql",         // tryon_in_flight, tryon_credits_remaining, tryon_price: slots, reservations, prices
+	"admission.sql",       // tryon_admit: the admission checks, in order
+	"rollups.sql",         // tryon_latency_bucket, tryon_record_rollups: metrics rollups
+	"settlement.sql",      // tryon_finish: when a tenant is charged
+	"expiry.sql",          // tryon_expire: generations past their deadline
+	"client_tokens.sql",   // tryon_admit_token, tryon_token_read: client tokens' secrets, end users and caps
+	"billing.sql",         // tryon_balance_at, the Stripe meter outbox and its trigger, top-ups
+	"params.sql",          // generations.params (a try-on's garments, seed, format), clients.default_service
+	"cancel.sql",          // the canceled status, tryon_cancel: POST /generate/:id/cancel
+	"retention.sql",       // clients.retention_days, erased-asset tombstones, the Blob deletion queue, tryon_erase
+	"generation_rows.sql", // tryon_generation, tryon_refresh, tryon_store_outputs: per-request statements, planned once
 }
 
-//go:embed tables.sql outputs.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql cancel.sql retention.sql
+//go:embed tables.sql outputs.sql ratelimit.sql credits.sql admission.sql rollups.sql settlement.sql expiry.sql client_tokens.sql billing.sql params.sql cancel.sql retention.sql generation_rows.sql
 var schemaFS embed.FS
 
 // Schema returns schema.sql as its parts make it.

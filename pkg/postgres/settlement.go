@@ -67,14 +67,10 @@ func (s *Store) finish(ctx context.Context, id uuid.UUID, c tryon.Completion, we
 		}
 		// A batch is one implicit transaction: the outputs are stored with
 		// the success they belong to, and only if that success was
-		// recorded (not turned into a timeout by the deadline, nor
-		// finished first by someone else), in one statement.
-		b.Queue(`INSERT INTO assets (token, content_type, data)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[]) WHERE EXISTS (
-				SELECT 1 FROM generations WHERE id = $4 AND status = 'succeeded' AND output_url = $5)`,
-			tokens, types, data, id, first.URL)
+		// recorded (see tryon_store_outputs).
+		b.Queue(`SELECT tryon_store_outputs($1, $2, $3, $4, $5)`, id, first.URL, tokens, types, data)
 	}
-	b.Queue(`SELECT `+generationColumns+` FROM generations g WHERE g.id = $1`, id)
+	b.Queue(generationRow, id, nil)
 	res := s.pool.SendBatch(ctx, b)
 	defer res.Close()
 	var r tryon.FinishResult
