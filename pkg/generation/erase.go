@@ -39,6 +39,9 @@ type EraseStore interface {
 	EraseClientPage(ctx context.Context, clientID uuid.UUID, after *tryon.Cursor, limit int) (erased, processing int, next *tryon.Cursor, err error)
 	// ClaimBlobDeletions leases up to limit queued Blob URLs due for a delete.
 	ClaimBlobDeletions(ctx context.Context, limit int, lease time.Duration) ([]string, error)
+	// ClaimGenerationBlobDeletions leases the queued Blob URLs of one
+	// generation's outputs.
+	ClaimGenerationBlobDeletions(ctx context.Context, id uuid.UUID, lease time.Duration) ([]string, error)
 	// SettleBlobDeletions forgets URLs Blob deleted (sendErr nil) or
 	// schedules them again at retryAt.
 	SettleBlobDeletions(ctx context.Context, urls []string, sendErr error, retryAt time.Time) error
@@ -90,9 +93,11 @@ func (e *Eraser) Erase(ctx context.Context, p *tryon.Principal, id uuid.UUID, ba
 		return err
 	}
 	// The database has forgotten the outputs; Blob's copies go now, or
-	// with the next sweep if Blob does not answer in time.
+	// with the next sweep if Blob does not answer in time. Only this
+	// generation's: the rest of the queue is the sweep's, and one tenant's
+	// request never waits on another's deletes.
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), InlineBlobDeleteTimeout)
-	e.DeleteBlobs(bctx, blobBatches)
+	e.deleteGenerationBlobs(bctx, id)
 	cancel()
 	e.Notifier.Deliver(ctx, deliveries, baseURL)
 	return nil
@@ -135,26 +140,52 @@ func (e *Eraser) DeleteBlobs(ctx context.Context, batches int) int {
 		if len(urls) == 0 {
 			return deleted
 		}
-		sendErr := e.Blobs.Delete(ctx, urls)
-		if sendErr != nil {
-			// The URLs are unguessable, but they are a tenant's outputs:
-			// the log says how many, not which.
-			e.Log.Warn("blob delete failed; retried later", "urls", len(urls), "error", sendErr)
-		} else {
-			deleted += len(urls)
-		}
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		err = e.Store.SettleBlobDeletions(rctx, urls, sendErr, time.Now().Add(blobRetry))
-		cancel()
-		if err != nil {
-			e.Log.Error("settle blob deletions", "error", err)
-			return deleted
-		}
-		if sendErr != nil || len(urls) < blobBatch {
+		n, ok := e.sendBlobDeletions(ctx, urls)
+		deleted += n
+		if !ok || len(urls) < blobBatch {
 			return deleted
 		}
 	}
 	return deleted
+}
+
+// deleteGenerationBlobs sends the queued Blob deletions of one generation.
+func (e *Eraser) deleteGenerationBlobs(ctx context.Context, id uuid.UUID) {
+	if e == nil || e.Blobs == nil {
+		return
+	}
+	urls, err := e.Store.ClaimGenerationBlobDeletions(ctx, id, blobLease)
+	if err != nil {
+		e.Log.Error("claim blob deletions", "error", err)
+		return
+	}
+	if len(urls) > 0 {
+		e.sendBlobDeletions(ctx, urls)
+	}
+}
+
+// sendBlobDeletions asks Blob to delete claimed urls and records the
+// outcome: forgotten when Blob confirmed, due again after blobRetry when
+// not. It says how many Blob confirmed, and whether to go on (false when
+// Blob or the database failed).
+func (e *Eraser) sendBlobDeletions(ctx context.Context, urls []string) (int, bool) {
+	sendErr := e.Blobs.Delete(ctx, urls)
+	deleted := 0
+	if sendErr != nil {
+		// The URLs are unguessable, but they are a tenant's outputs:
+		// the log says how many, not which.
+		e.Log.Warn("blob delete failed; retried later", "urls", len(urls), "error", sendErr)
+	} else {
+		deleted = len(urls)
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	err := e.Store.SettleBlobDeletions(rctx, urls, sendErr, time.Now().Add(blobRetry))
+	cancel()
+	if err != nil {
+		e.Log.Error("settle blob deletions", "error", err)
+		return deleted, false
+	}
+	return deleted, sendErr == nil
 }
 
 // ClientErasure is what erasing a whole tenant did.

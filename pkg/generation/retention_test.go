@@ -403,6 +403,44 @@ func TestDeleteGenerationErasesBlobOutputs(t *testing.T) {
 	}
 }
 
+// TestDeleteGenerationDeletesOnlyItsOwnBlobs: DELETE /generate/:id asks
+// Blob to delete its generation's outputs before it answers, and nothing
+// else: URLs queued by other generations (here another tenant's, whose
+// delete Blob refused earlier) are the sweep's work, not this request's.
+func TestDeleteGenerationDeletesOnlyItsOwnBlobs(t *testing.T) {
+	env, store := blobEnv(t)
+	shop := env.Tenant(apptest.TenantOptions{})
+	other := env.Tenant(apptest.TenantOptions{})
+	theirs := env.Generate(other.TestKey, map[string]any{"prompt": "a scarf"}).Generation(t)
+	age(t, env, theirs.ID, 31)
+	store.Inject(blobfake.ServiceUnavailable, blobfake.ServiceUnavailable, blobfake.ServiceUnavailable, blobfake.ServiceUnavailable)
+	if rep := sweep(t, env); rep.OutputsExpired != 1 || rep.BlobsDeleted != 0 {
+		t.Fatalf("sweep %+v, want the other tenant's output expired and its blob left queued", rep)
+	}
+	if _, err := env.Store.Pool().Exec(context.Background(), `UPDATE blob_deletions SET next_attempt_at = now()`); err != nil {
+		t.Fatal(err)
+	}
+	before := len(store.Deletes())
+
+	mine := env.Generate(shop.TestKey, map[string]any{"prompt": "a hat"}).Generation(t)
+	if r := env.Do(http.MethodDelete, "/generate/"+mine.ID, shop.TestKey, nil); r.Status != 200 {
+		t.Fatalf("DELETE: %d %s", r.Status, r.Body)
+	}
+	var asked []string
+	for _, d := range store.Deletes()[before:] {
+		asked = append(asked, d.URLs...)
+	}
+	if len(asked) != 1 || asked[0] != mine.Output.URL {
+		t.Errorf("DELETE asked Blob to delete %q, want only its own [%q]", asked, mine.Output.URL)
+	}
+	if n := count(t, env, `SELECT count(*) FROM blob_deletions WHERE url = $1`, theirs.Output.URL); n != 1 {
+		t.Errorf("the other tenant's URL is queued %d times, want still once (for the sweep)", n)
+	}
+	if rep := sweep(t, env); rep.BlobsDeleted != 1 {
+		t.Errorf("sweep %+v, want the other tenant's blob deleted", rep)
+	}
+}
+
 func TestEraseClient(t *testing.T) {
 	env, store := blobEnv(t)
 	shop := env.Tenant(apptest.TenantOptions{RequestsPerMinute: 1000})

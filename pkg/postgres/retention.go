@@ -153,6 +153,25 @@ func (s *Store) ClaimBlobDeletions(ctx context.Context, limit int, lease time.Du
 	return urls, translate(err, "claim blob deletions")
 }
 
+// ClaimGenerationBlobDeletions takes the queued Blob URLs of one
+// generation's outputs and leases them for lease, as ClaimBlobDeletions
+// does (one skipped by another sender is left to it).
+func (s *Store) ClaimGenerationBlobDeletions(ctx context.Context, id uuid.UUID, lease time.Duration) ([]string, error) {
+	ctx, cancel := s.op(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, `
+		UPDATE blob_deletions d SET next_attempt_at = now() + $2 * interval '1 millisecond', attempts = attempts + 1
+		WHERE d.url IN (
+			SELECT url FROM blob_deletions WHERE generation_id = $1 AND next_attempt_at <= now()
+			FOR UPDATE SKIP LOCKED)
+		RETURNING d.url`, id, lease.Milliseconds())
+	if err != nil {
+		return nil, translate(err, "claim blob deletions")
+	}
+	urls, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return urls, translate(err, "claim blob deletions")
+}
+
 // SettleBlobDeletions records a delete of urls: done (sendErr nil) forgets
 // them, otherwise they are tried again at retryAt.
 func (s *Store) SettleBlobDeletions(ctx context.Context, urls []string, sendErr error, retryAt time.Time) error {

@@ -42,6 +42,11 @@ CREATE TABLE IF NOT EXISTS blob_deletions (
 );
 
 CREATE INDEX IF NOT EXISTS blob_deletions_due ON blob_deletions (next_attempt_at);
+-- The generation a URL was an output of: DELETE /generate/:id sends its own
+-- generation's deletes before answering, and leaves the rest of the queue
+-- to the sweep. NULL for URLs queued before the column.
+ALTER TABLE blob_deletions ADD COLUMN IF NOT EXISTS generation_id uuid;
+CREATE INDEX IF NOT EXISTS blob_deletions_by_generation ON blob_deletions (generation_id);
 
 -- tryon_remove_outputs deletes the outputs of generations the caller has
 -- locked: Postgres bytes go at once (a tombstone kept per token), Blob URLs
@@ -52,7 +57,7 @@ RETURNS void
 LANGUAGE sql
 AS $$
     WITH urls AS (
-        SELECT DISTINCT g.client_id, u.url
+        SELECT DISTINCT g.client_id, g.id AS generation_id, u.url
         FROM generations g
         CROSS JOIN LATERAL (
             SELECT g.output_url AS url
@@ -71,8 +76,8 @@ AS $$
         -- IN (subquery) may be planned as a scan of every asset.
         DELETE FROM assets WHERE token = ANY (ARRAY(SELECT token FROM tokens WHERE token IS NOT NULL))
     ), blobs AS (
-        INSERT INTO blob_deletions (url, client_id)
-        SELECT url, client_id FROM urls WHERE url ~ '^https?://'
+        INSERT INTO blob_deletions (url, client_id, generation_id)
+        SELECT url, client_id, generation_id FROM urls WHERE url ~ '^https?://'
         ON CONFLICT DO NOTHING
     )
     UPDATE generations SET
