@@ -137,6 +137,7 @@ type ClientChange struct {
 	MakePostpaid  bool // drops the balance: the tenant is billed afterwards
 	MakePrepaid   bool // starts a zero balance (add credit separately)
 	EnsurePrepaid bool // with CreditMicros: a postpaid tenant becomes prepaid
+	RetentionDays int  // how long outputs are kept (see SetRetention, which checks it)
 }
 
 // Limits are a tenant's request limits; zero fields are left unchanged.
@@ -193,6 +194,13 @@ func (s *Store) ChangeClient(ctx context.Context, id uuid.UUID, ch ClientChange)
 				requests_per_minute = coalesce(nullif($2, 0), requests_per_minute),
 				max_concurrent = coalesce(nullif($3, 0), max_concurrent), updated_at = now()
 				WHERE id = $1`, id, ch.Limits.RequestsPerMinute, ch.Limits.MaxConcurrent)
+		case ch.RetentionDays != 0:
+			var from int
+			err = tx.QueryRow(ctx, `
+				UPDATE clients c SET retention_days = $2, updated_at = now()
+				FROM (SELECT retention_days FROM clients WHERE id = $1) old
+				WHERE c.id = $1 RETURNING old.retention_days`, id, ch.RetentionDays).Scan(&from)
+			kind, details["retention_days"] = "limits", map[string]int{"from": from, "to": ch.RetentionDays}
 		case ch.Webhook != nil:
 			kind, details["url"] = "webhook", ch.Webhook.URL
 			_, err = tx.Exec(ctx, `UPDATE clients SET webhook_url = nullif($2, ''), webhook_secret = nullif($3, ''),

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -221,19 +220,6 @@ func (s *Store) SetRetention(ctx context.Context, clientID uuid.UUID, days int, 
 	if strings.TrimSpace(reason) == "" {
 		return tryon.Invalid(tryon.FieldError{Field: "reason", Message: "is required"})
 	}
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	return translate(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var from int
-		if err := tx.QueryRow(ctx, `SELECT retention_days FROM clients WHERE id = $1 FOR NO KEY UPDATE`, clientID).Scan(&from); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE clients SET retention_days = $2, updated_at = now() WHERE id = $1`, clientID, days); err != nil {
-			return err
-		}
-		details, _ := json.Marshal(map[string]any{"retention_days": map[string]int{"from": from, "to": days}})
-		_, err := tx.Exec(ctx, `INSERT INTO client_ledger (client_id, kind, details, reason) VALUES ($1, 'limits', $2, $3)`,
-			clientID, details, reason)
-		return err
-	}), "set retention")
+	_, err := s.ChangeClient(ctx, clientID, ClientChange{Reason: reason, RetentionDays: days})
+	return err
 }

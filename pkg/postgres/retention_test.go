@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/tryonhq/tryon/pkg/apikey"
@@ -40,6 +41,14 @@ func TestExpireOutputsTakesOnlyWhatIsDue(t *testing.T) {
 	long, longKey := tenant(t, s, nil)
 	if err := s.SetRetention(ctx, short.ID, 1, "test"); err != nil {
 		t.Fatal(err)
+	}
+	entries, err := s.Ledger(ctx, short.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := entries[len(entries)-1]
+	if last.Kind != "limits" || !strings.Contains(string(last.Details), `"retention_days": {"to": 1, "from": 30}`) || last.Reason != "test" {
+		t.Fatalf("ledger entry %+v %s, want limits with retention_days from 30 to 1", last, last.Details)
 	}
 	seedOutputs(t, s, short, shortKey, 5, 2) // due: past 1 day
 	seedOutputs(t, s, long, longKey, 7, 2)   // kept: within 30 days
