@@ -10,9 +10,21 @@
 -- PL/pgSQL keeps each query's plan for the session. STABLE, they read with
 -- their caller's snapshot, so a caller combining them in one statement
 -- still sees one moment.
+--
+-- tryon_in_flight runs on every admission, and its plan must not depend on
+-- the statistics of the moment: a finished generation leaves a stale entry
+-- in the partial indexes on processing generations until vacuum, which on a
+-- big generations table comes rarely. An index scan marks the stale
+-- entries it passes as dead, so the next count skips them; a bitmap or
+-- sequential scan marks none, and each admission would read all of them
+-- (or the whole table). The planner picks one of those when statistics
+-- show a tenant with many generations processing, so they are off here.
 CREATE OR REPLACE FUNCTION tryon_in_flight(p_client uuid, OUT slots integer, OUT reserved_micros bigint,
                                            OUT next_free timestamptz)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE
+SET enable_bitmapscan = off
+SET enable_seqscan = off
+AS $$
 BEGIN
     SELECT count(*)::integer,
            coalesce(sum(g.price_micros) FILTER (WHERE g.mode = 'live'), 0)::bigint,
