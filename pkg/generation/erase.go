@@ -39,9 +39,9 @@ type EraseStore interface {
 	EraseClientPage(ctx context.Context, clientID uuid.UUID, after *tryon.Cursor, limit int) (erased, processing int, next *tryon.Cursor, err error)
 	// ClaimBlobDeletions leases up to limit queued Blob URLs due for a delete.
 	ClaimBlobDeletions(ctx context.Context, limit int, lease time.Duration) ([]string, error)
-	// ClaimGenerationBlobDeletions leases the queued Blob URLs of one
-	// generation's outputs.
-	ClaimGenerationBlobDeletions(ctx context.Context, id uuid.UUID, lease time.Duration) ([]string, error)
+	// ClaimGenerationBlobDeletions leases up to limit queued Blob URLs of
+	// one generation's outputs.
+	ClaimGenerationBlobDeletions(ctx context.Context, id uuid.UUID, limit int, lease time.Duration) ([]string, error)
 	// SettleBlobDeletions forgets URLs Blob deleted (sendErr nil) or
 	// schedules them again at retryAt.
 	SettleBlobDeletions(ctx context.Context, urls []string, sendErr error, retryAt time.Time) error
@@ -154,7 +154,7 @@ func (e *Eraser) deleteGenerationBlobs(ctx context.Context, id uuid.UUID) {
 	if e == nil || e.Blobs == nil {
 		return
 	}
-	urls, err := e.Store.ClaimGenerationBlobDeletions(ctx, id, blobLease)
+	urls, err := e.Store.ClaimGenerationBlobDeletions(ctx, id, blobBatch, blobLease)
 	if err != nil {
 		e.Log.Error("claim blob deletions", "error", err)
 		return

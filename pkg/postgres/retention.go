@@ -136,34 +136,28 @@ func (s *Store) generationIDs(ctx context.Context, clientID uuid.UUID, after *tr
 // ClaimBlobDeletions takes up to limit queued Blob URLs whose attempt is due
 // and leases them for lease, so that no other sender takes them meanwhile.
 func (s *Store) ClaimBlobDeletions(ctx context.Context, limit int, lease time.Duration) ([]string, error) {
-	ctx, cancel := s.op(ctx)
-	defer cancel()
-	rows, err := s.pool.Query(ctx, `
-		UPDATE blob_deletions d SET next_attempt_at = now() + $2 * interval '1 millisecond', attempts = attempts + 1
-		WHERE d.url IN (
-			SELECT url FROM blob_deletions WHERE next_attempt_at <= now()
-			ORDER BY next_attempt_at LIMIT $1
-			FOR UPDATE SKIP LOCKED)
-		RETURNING d.url`, limit, lease.Milliseconds())
-	if err != nil {
-		return nil, translate(err, "claim blob deletions")
-	}
-	urls, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	return urls, translate(err, "claim blob deletions")
+	return s.claimBlobDeletions(ctx, nil, limit, lease)
 }
 
-// ClaimGenerationBlobDeletions takes the queued Blob URLs of one
-// generation's outputs and leases them for lease, as ClaimBlobDeletions
-// does (one skipped by another sender is left to it).
-func (s *Store) ClaimGenerationBlobDeletions(ctx context.Context, id uuid.UUID, lease time.Duration) ([]string, error) {
+// ClaimGenerationBlobDeletions is ClaimBlobDeletions for the URLs of one
+// generation's outputs.
+func (s *Store) ClaimGenerationBlobDeletions(ctx context.Context, id uuid.UUID, limit int, lease time.Duration) ([]string, error) {
+	return s.claimBlobDeletions(ctx, &id, limit, lease)
+}
+
+// claimBlobDeletions leases due URLs, of one generation when generation is
+// set. URLs another sender holds are skipped, left to it.
+func (s *Store) claimBlobDeletions(ctx context.Context, generation *uuid.UUID, limit int, lease time.Duration) ([]string, error) {
 	ctx, cancel := s.op(ctx)
 	defer cancel()
 	rows, err := s.pool.Query(ctx, `
 		UPDATE blob_deletions d SET next_attempt_at = now() + $2 * interval '1 millisecond', attempts = attempts + 1
 		WHERE d.url IN (
-			SELECT url FROM blob_deletions WHERE generation_id = $1 AND next_attempt_at <= now()
+			SELECT url FROM blob_deletions
+			WHERE next_attempt_at <= now() AND ($3::uuid IS NULL OR generation_id = $3)
+			ORDER BY next_attempt_at LIMIT $1
 			FOR UPDATE SKIP LOCKED)
-		RETURNING d.url`, id, lease.Milliseconds())
+		RETURNING d.url`, limit, lease.Milliseconds(), generation)
 	if err != nil {
 		return nil, translate(err, "claim blob deletions")
 	}
