@@ -24,7 +24,7 @@ func (s *Store) CancelGeneration(ctx context.Context, p *tryon.Principal, id uui
 	}
 	b := &pgx.Batch{}
 	queueRate(b, p)
-	b.Queue(`SELECT delivery_id FROM `+expireCall, expireArgs(id, clientID, 1, webhookLease)...)
+	b.Queue(`SELECT expired FROM `+refreshCall, refreshArgs(id, clientID, 0, webhookLease)...)
 	b.Queue(`SELECT outcome, delivery_id FROM tryon_cancel($1, $2, $3, $4)`, id, clientID, endUser, webhookLease.Milliseconds())
 	b.Queue(generationRow, id, clientID)
 	res := s.pool.SendBatch(ctx, b)
@@ -36,8 +36,8 @@ func (s *Store) CancelGeneration(ctx context.Context, p *tryon.Principal, id uui
 	if err := r.Rate.Verdict(); err != nil {
 		return r, err
 	}
-	if err := scanDeliveries(res, &r.Expired); err != nil {
-		return nil, err
+	if err := res.QueryRow().Scan(&r.Expired); err != nil {
+		return nil, translate(err, "cancel generation")
 	}
 	var outcome *string
 	c := &tryon.Cancellation{}

@@ -118,3 +118,36 @@ func TestCancelSchemaUpgrade(t *testing.T) {
 		t.Fatalf("status check %q (validated %v), want canceled allowed and validated", def, valid)
 	}
 }
+
+// TestCancelPastTheDeadlineExpiresFirst: a generation still processing past
+// its deadline has timed out whether or not anyone noticed; a cancel finds
+// it failed as timed out (not canceled, nothing charged), and the
+// generation.failed delivery that expiry queues comes back with the answer.
+func TestCancelPastTheDeadlineExpiresFirst(t *testing.T) {
+	s := pgtest.NewStore(t)
+	ctx := context.Background()
+	c, key := tenant(t, s, nil)
+	if _, err := s.ChangeClient(ctx, c.ID, postgres.ClientChange{Reason: "test",
+		Webhook: &postgres.Webhook{URL: "https://shop.example/hooks", Secret: "whsec_test"}}); err != nil {
+		t.Fatal(err)
+	}
+	a := admission(c, key)
+	if r, err := s.Admit(ctx, a); err != nil || r.Outcome != tryon.Admitted {
+		t.Fatalf("admit: %+v %v", r, err)
+	}
+	if _, err := s.Pool().Exec(ctx, `UPDATE generations SET deadline = now() - interval '1 second' WHERE id = $1`, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.CancelGeneration(ctx, &tryon.Principal{Key: *key, Client: c}, a.ID, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := r.Value.Generation
+	if r.Value.Outcome != tryon.CancelFinished || g.Status != tryon.StatusFailed || g.Error == nil ||
+		g.Error.Code != tryon.CodeGenerationTimeout || g.CostMicros != 0 {
+		t.Fatalf("cancel past the deadline: %+v, generation %+v", r.Value, g)
+	}
+	if len(r.Expired) != 1 {
+		t.Fatalf("expired deliveries %v, want the one generation.failed", r.Expired)
+	}
+}

@@ -48,7 +48,7 @@ DECLARE
     g record;
 BEGIN
     claimed := false;
-    SELECT t.status, t.deadline, t.operation IS NOT NULL AS long_job, t.poll_lease_until INTO g
+    SELECT t.status, t.deadline, t.operation IS NOT NULL AS long_job INTO g
     FROM generations t WHERE t.id = p_id AND (p_client IS NULL OR t.client_id = p_client);
     IF NOT FOUND OR g.status <> 'processing' THEN
         RETURN;

@@ -93,9 +93,7 @@ func (s *Store) ReadGeneration(ctx context.Context, p *tryon.Principal, id uuid.
 		scope = &p.Client.ID
 	}
 	b := &pgx.Batch{}
-	t := tryon.TimedOut()
-	b.Queue(`SELECT expired, claimed FROM tryon_refresh($1, $2, $3, $4, $5, $6)`,
-		id, scope, pollLease.Milliseconds(), webhookLease.Milliseconds(), string(t.Code), t.Message)
+	b.Queue(`SELECT expired, claimed FROM `+refreshCall, refreshArgs(id, scope, pollLease, webhookLease)...)
 	b.Queue(generationRow, id, scope)
 	queueRate(b, p)
 	res := s.pool.SendBatch(ctx, b)
@@ -153,7 +151,7 @@ func (s *Store) ListGenerations(ctx context.Context, p *tryon.Principal, f tryon
 	// deadline (the partial index answers that), as in ReadGeneration.
 	b.Queue(`SELECT delivery_id FROM `+expireCall+`
 		WHERE EXISTS (SELECT FROM generations due WHERE due.client_id = $2 AND due.status = 'processing' AND due.deadline <= now())`,
-		expireArgs(nil, clientID, 100, webhookLease)...)
+		expireArgs(clientID, 100, webhookLease)...)
 	b.Queue(`SELECT `+generationColumns+` FROM generations g
 		WHERE g.client_id = $1
 		  AND ($2::timestamptz IS NULL OR (g.created_at, g.id) < ($2, $3))
